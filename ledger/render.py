@@ -1,0 +1,179 @@
+"""One renderer for every read command: ``--format text|json|csv``.
+
+JSON is one document on stdout and nothing else; CSV is RFC 4180 with a header row; text is for
+people and may change between versions (scripts should use JSON or CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ledger.readmodel import Cell, Counts, HistoryRow, Report
+
+FORMATS = ("text", "json", "csv")
+
+
+def iso(moment: datetime) -> str:
+    utc = moment.astimezone(timezone.utc)
+    spec = "seconds" if utc.microsecond == 0 else "microseconds"
+    return utc.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def _percent(counts: Counts) -> str:
+    p = counts.percent_appropriate
+    return "" if p is None else f"{p:.1f}%"
+
+
+# -- report --------------------------------------------------------------------------------------
+def _cell_json(cell: Cell) -> dict[str, Any]:
+    if cell.state == "not_open":
+        return {"state": "not_open"}
+    return {"state": cell.state, "appropriate": cell.appropriate, "smaller_steps": cell.smaller_steps,
+            "unjudged": cell.unjudged}
+
+
+def _totals_json(totals: dict[str, Counts]) -> dict[str, Any]:
+    return {
+        t: {"appropriate": c.appropriate, "smaller_steps": c.smaller_steps,
+            "percent_appropriate": None if c.percent_appropriate is None else round(c.percent_appropriate, 1)}
+        for t, c in totals.items()
+    }
+
+
+def report_json(r: Report) -> dict[str, Any]:
+    return {
+        "year": r.year,
+        "as_at": iso(r.as_at),
+        "position": r.position,
+        "phases": [
+            {
+                "phase": p.phase,
+                "classes": [
+                    {"class": c.class_id, "label": c.label, "terms": {t: _cell_json(x) for t, x in c.terms.items()}}
+                    for c in p.classes
+                ],
+                "totals": _totals_json(p.totals),
+            }
+            for p in r.phases
+        ],
+        "totals": _totals_json(r.totals),
+    }
+
+
+def _cell_text(cell: Cell) -> tuple[str, str]:
+    if cell.state == "not_open":
+        return "N/A", "N/A"
+    if cell.state == "not_recorded":
+        return "", ""
+    return str(cell.appropriate), str(cell.smaller_steps)
+
+
+def report_text(r: Report) -> str:
+    terms = list(r.totals)
+    w = 14
+    out = [f"EHCP progress {r.year}: pupils making appropriate progress (App) and smaller steps of progress (SS)",
+           f"as at {iso(r.as_at)} (ledger position {r.position})", ""]
+    if not r.phases:
+        out.append(f"No classes were open in {r.year} as the ledger stood then.")
+        return "\n".join(out)
+    head1 = f"{'':<{w}}" + "".join(f"| {('Term ' + t[1:]):^15} " for t in terms)
+    head2 = f"{'Class':<{w}}" + "".join(f"| {'App':>6} {'SS':>6}   " for _ in terms)
+    unjudged_notes = []
+    for block in r.phases:
+        out += [block.phase, head1, head2, "-" * len(head2)]
+        for row in block.classes:
+            cells = "".join(f"| {a:>6} {s:>6}   " for a, s in (_cell_text(row.terms[t]) for t in terms))
+            out.append(f"{row.label:<{w}}" + cells)
+            for t in terms:
+                cell = row.terms[t]
+                if cell.state != "not_open" and cell.unjudged:
+                    unjudged_notes.append(f"{row.label} {t}: {cell.unjudged} on roll with no judgement")
+        out.append("-" * len(head2))
+        out.append(f"{'Total':<{w}}" + "".join(
+            f"| {c.appropriate:>6} {c.smaller_steps:>6}   " for c in block.totals.values()))
+        out.append(f"{'% appropriate':<{w}}" + "".join(f"| {_percent(c):>13}   " for c in block.totals.values()))
+        out.append("")
+    out.append(f"{'Whole school':<{w}}" + "".join(
+        f"| {c.appropriate:>6} {c.smaller_steps:>6}   " for c in r.totals.values()))
+    out.append(f"{'% appropriate':<{w}}" + "".join(f"| {_percent(c):>13}   " for c in r.totals.values()))
+    out.append("")
+    out.append("N/A: the class did not exist that term; blank: the class was open but no judgements were recorded.")
+    if unjudged_notes:
+        out.append("Not yet judged: " + "; ".join(unjudged_notes))
+    return "\n".join(out)
+
+
+def report_csv(r: Report) -> str:
+    """The seed's shape: one row per class, N/A for not open, empty for not recorded; then totals."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    terms = list(r.totals)
+    writer.writerow(["phase", "class"] + [f"t{t[1:]}_{k}" for t in terms for k in ("appropriate", "smaller_steps")])
+    for block in r.phases:
+        for row in block.classes:
+            writer.writerow([block.phase, row.label] + [v for t in terms for v in _cell_text(row.terms[t])])
+    for block in r.phases:
+        writer.writerow([block.phase, "Total"] + [v for c in block.totals.values() for v in (c.appropriate, c.smaller_steps)])
+    writer.writerow(["Whole school", "Total"] + [v for c in r.totals.values() for v in (c.appropriate, c.smaller_steps)])
+    return buf.getvalue().rstrip("\n")
+
+
+# -- history ---------------------------------------------------------------------------------------
+_HISTORY_COLUMNS = ("position", "recorded_at", "actor", "kind", "term", "class", "status", "reason", "supersedes_position")
+
+
+def _history_record(h: HistoryRow) -> dict[str, Any]:
+    return {"position": h.position, "recorded_at": iso(h.recorded_at), "actor": h.actor, "kind": h.kind,
+            "term": h.term, "class": h.class_id, "status": h.status, "reason": h.reason,
+            "supersedes_position": h.supersedes_position}
+
+
+def history_text(pupil_id: str, rows: list[HistoryRow]) -> str:
+    if not rows:
+        return f"No judgements recorded for {pupil_id}."
+    lines = [f"Judgement history for {pupil_id} (oldest first)",
+             f"{'pos':>6}  {'recorded (UTC)':<20}  {'actor':<10} {'kind':<8} {'term':<11} {'class':<8} {'status':<14} reason"]
+    for h in rows:
+        note = f" (revises position {h.supersedes_position})" if h.supersedes_position else ""
+        lines.append(
+            f"{h.position:>6}  {h.recorded_at.strftime('%Y-%m-%d %H:%M:%S'):<20}  {h.actor:<10} {h.kind:<8} "
+            f"{h.term:<11} {h.class_id:<8} {h.status:<14} {h.reason or ''}{note}"
+        )
+    return "\n".join(lines)
+
+
+def render(kind: str, data: Any, fmt: str, **context: Any) -> str:
+    """Render a read result; ``kind`` names which (report, history, verify, rows)."""
+    if kind == "report":
+        return {"text": report_text, "json": lambda r: _dumps(report_json(r)), "csv": report_csv}[fmt](data)
+    if kind == "history":
+        records = [_history_record(h) for h in data]
+        if fmt == "json":
+            return _dumps({"pupil": context["pupil_id"], "events": records})
+        if fmt == "csv":
+            return _csv(_HISTORY_COLUMNS, records)
+        return history_text(context["pupil_id"], data)
+    if kind == "verify":
+        if fmt == "json":
+            return _dumps({"intact": True, "events": data, **context})
+        if fmt == "csv":
+            return _csv(("intact", "events"), [{"intact": "true", "events": data}])
+        return f"ledger intact: {data} events, hash chain verified"
+    raise ValueError(kind)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=lambda o: asdict(o) if is_dataclass(o) else str(o))
+
+
+def _csv(columns: tuple[str, ...], records: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in records)
+    return buf.getvalue().rstrip("\n")

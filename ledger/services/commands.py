@@ -1,0 +1,101 @@
+"""Single writes: creating the ledger, staff, classes, term dates and one judgement at a time."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ledger.domain.calendar import DEFAULT_TIMEZONE, Term, zone
+from ledger.domain.classes import decide_close, decide_open, normalise_phase
+from ledger.domain.judgements import decide_record, decide_revise, judged_class
+from ledger.domain.staff import Action, decide_register
+from ledger.errors import InvalidInput, StoreError
+from ledger.events import (
+    ClassClosed, ClassOpened, LedgerCreated, StaffRegistered, TermDatesSet, build,
+    calendar_stream, class_stream, judgement_stream, ledger_stream, staff_stream,
+)
+from ledger.services.context import Ledger
+from ledger.store.mapper import StoredEvent
+
+
+def init(ledger: Ledger, *, school: str = "School", timezone: str = DEFAULT_TIMEZONE) -> list[StoredEvent]:
+    """Create the schema and register the actor as the first member of staff (data-manager)."""
+    if not ledger.actor:
+        raise InvalidInput("init needs --actor: the staff id of the data manager creating the ledger")
+    zone(timezone)
+    created = build(LedgerCreated, school=school, timezone=timezone)
+    first = build(StaffRegistered, staff_id=ledger.actor, role="data-manager")
+    if ledger.store.is_initialised():
+        if ledger.store.head().position > 0:
+            raise StoreError(f"{ledger.store.url} is already a ledger; nothing was changed")
+    else:
+        ledger.store.create_schema()
+    return ledger.append(
+        [ledger.write(ledger_stream(), 0, [created]), ledger.write(staff_stream(ledger.actor), 0, [first])]
+    )
+
+
+def add_staff(ledger: Ledger, staff_id: str, role: str) -> list[StoredEvent]:
+    ledger.authorise(Action.ADD_STAFF)
+    event = build(StaffRegistered, staff_id=staff_id, role=role)
+    version, existing = ledger.staff(event.staff_id)
+    decide_register(existing, event.staff_id, role)
+    return ledger.append([ledger.write(staff_stream(event.staff_id), version, [event])])
+
+
+def open_class(
+    ledger: Ledger, class_id: str, phase: str, mark: str | None = None, from_term: Term | None = None
+) -> list[StoredEvent]:
+    ledger.authorise(Action.MANAGE_SCHOOL)
+    term = from_term or ledger.current_term()
+    event = build(
+        ClassOpened, class_id=class_id, phase=normalise_phase(phase),
+        mark=(mark or "").strip() or None, from_term=str(term),
+    )
+    version, existing = ledger.klass(event.class_id)
+    decide_open(existing, event.class_id)
+    return ledger.append([ledger.write(class_stream(event.class_id), version, [event])])
+
+
+def close_class(ledger: Ledger, class_id: str, after: Term) -> list[StoredEvent]:
+    ledger.authorise(Action.MANAGE_SCHOOL)
+    version, existing = ledger.klass(class_id)
+    decide_close(existing, class_id, after)
+    event = build(ClassClosed, class_id=class_id, after_term=str(after))
+    return ledger.append([ledger.write(class_stream(class_id), version, [event])])
+
+
+def set_term_dates(ledger: Ledger, term: Term, start: date, end: date) -> list[StoredEvent]:
+    ledger.authorise(Action.MANAGE_SCHOOL)
+    version, calendar = ledger.calendar(term.year)
+    if calendar.dates(term) == (start, end):
+        return []
+    calendar.check_new_dates(term, start, end)
+    event = build(TermDatesSet, term=str(term), start=start, end=end)
+    return ledger.append([ledger.write(calendar_stream(str(term.year)), version, [event])])
+
+
+def record_judgement(
+    ledger: Ledger, pupil_id: str, term: Term, status: str, reason: str | None = None,
+    class_id: str | None = None,
+) -> list[StoredEvent]:
+    ledger.authorise(Action.RECORD_JUDGEMENT)
+    _, pupil = ledger.pupil(pupil_id)
+    if not pupil.placements:
+        raise InvalidInput(f"pupil {pupil_id} is not on the roll; import them first with 'ledger import pupils'")
+    _, calendar = ledger.calendar(term.year)
+    dates = calendar.dates(term)
+    chosen = class_id or pupil.class_at_end_of(*dates)
+    _, class_state = ledger.klass(chosen or "")
+    chosen = judged_class(pupil, term, dates, class_id, class_state)
+    version, existing = ledger.judgement(pupil_id, term)
+    event = decide_record(existing, pupil_id, term, dates[0], ledger.today(), chosen, status, reason)
+    return ledger.append([ledger.write(judgement_stream(pupil_id, str(term)), version, [event])])
+
+
+def revise_judgement(
+    ledger: Ledger, pupil_id: str, term: Term, status: str, reason: str | None
+) -> list[StoredEvent]:
+    ledger.authorise(Action.REVISE_JUDGEMENT)
+    version, existing = ledger.judgement(pupil_id, term)
+    event = decide_revise(existing, pupil_id, term, status, reason)
+    return ledger.append([ledger.write(judgement_stream(pupil_id, str(term)), version, [event])])

@@ -1,0 +1,98 @@
+"""The event store interface: the only thing the application layer knows about storage.
+
+The contract, which every backend meets and ``tests/test_store_contract.py`` checks on each:
+
+* ``append`` writes events to one or more streams atomically. Each :class:`StreamWrite` names the
+  version the caller last saw for its stream (0 for a stream that does not exist yet); if any stream
+  has moved on, nothing is written and :class:`~ledger.errors.Conflict` is raised. ``(stream_id,
+  version)`` is unique in the database, so two writers can never both win.
+* Every stored event gets the next global ``position`` (1, 2, 3... with no gaps, in commit order),
+  a ``recorded_at`` from the store's own clock in UTC (never earlier than the previous event's), the
+  ``actor`` and ``command_id`` of the command, and ``hash`` = SHA-256 over the previous event's
+  hash and this event's canonical bytes (see :mod:`ledger.store.chain`).
+* A retried command (same ``command_id``, same content) writes nothing and returns the events
+  stored the first time; the same id with different content is refused with ``Conflict``.
+* ``read_stream`` returns one stream oldest first; ``read_all`` returns the log after a position.
+* Stored events are never updated or deleted: the database itself refuses it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ledger.store.mapper import NewEvent, StoredEvent
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class StreamWrite:
+    stream_id: str
+    expected_version: int
+    events: Sequence[NewEvent] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The end of the log: position 0 and an all-zero hash for an empty ledger."""
+
+    position: int
+    hash: str
+    recorded_at: datetime | None
+
+
+class EventStore(abc.ABC):
+    """An append-only, hash-chained event log. See the module docstring for the full contract."""
+
+    clock: Clock
+
+    @abc.abstractmethod
+    def append(
+        self, writes: Sequence[StreamWrite], *, actor: str, command_id: str
+    ) -> list[StoredEvent]:
+        """Store every event of ``writes`` atomically, or raise ``Conflict`` and store none."""
+
+    @abc.abstractmethod
+    def read_stream(self, stream_id: str) -> list[StoredEvent]:
+        """One stream's events, oldest first (empty if the stream does not exist)."""
+
+    @abc.abstractmethod
+    def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
+        """Events with position greater than ``after``, in position order."""
+
+    @abc.abstractmethod
+    def head(self) -> Head:
+        """The last stored position and hash."""
+
+    @abc.abstractmethod
+    def recorded_head(self) -> tuple[int, str]:
+        """The (position, hash) the store wrote beside the log at its last append, for ``verify``:
+        it catches rows cut off the end, which the chain alone cannot see."""
+
+    @abc.abstractmethod
+    def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
+        """Current version of each named stream (0 when it does not exist)."""
+
+    @abc.abstractmethod
+    def is_initialised(self) -> bool:
+        """True once the ledger's schema exists (``ledger init`` has run)."""
+
+    @abc.abstractmethod
+    def create_schema(self) -> None:
+        """Create tables, indexes and the triggers that refuse UPDATE and DELETE."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @property
+    @abc.abstractmethod
+    def url(self) -> str:
+        """Where the ledger lives, without any password."""

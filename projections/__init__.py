@@ -1,0 +1,1 @@
+"""DuckDB read models built from the ledger's event log."""

@@ -1,0 +1,236 @@
+"""The DuckDB read model: the event log flattened into history tables, caught up incrementally.
+
+Every table keeps the position of the event each row came from and nothing is ever updated, so a
+question "as the ledger stood at position p" is a ``WHERE position <= p`` in SQL; nothing is
+replayed in Python per query. The last applied position and its hash are written in the same
+DuckDB transaction as the rows, so a crash mid-batch loses the batch and the next read redoes it.
+The file is a cache: delete it at any time and the next read rebuilds it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ledger.readmodel import HistoryRow, Report
+from ledger.store.base import EventStore
+from ledger.store.chain import GENESIS
+from ledger.store.mapper import StoredEvent, format_time, parse_time
+from projections import report_sql
+
+PROJECTION_VERSION = "1"
+BATCH = 50_000
+
+_TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
+    "log": [
+        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
+        ("actor", "VARCHAR", pa.string()), ("event_type", "VARCHAR", pa.string()),
+        ("stream_id", "VARCHAR", pa.string()),
+    ],
+    "classes": [
+        ("position", "BIGINT", pa.int64()), ("class_id", "VARCHAR", pa.string()),
+        ("kind", "VARCHAR", pa.string()), ("phase", "VARCHAR", pa.string()),
+        ("mark", "VARCHAR", pa.string()), ("term_key", "INTEGER", pa.int32()),
+    ],
+    "placements": [
+        ("position", "BIGINT", pa.int64()), ("pupil_id", "VARCHAR", pa.string()),
+        ("kind", "VARCHAR", pa.string()), ("class_id", "VARCHAR", pa.string()),
+        ("on_date", "DATE", pa.date32()),
+    ],
+    "judgements": [
+        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
+        ("actor", "VARCHAR", pa.string()), ("kind", "VARCHAR", pa.string()),
+        ("pupil_id", "VARCHAR", pa.string()), ("term", "VARCHAR", pa.string()),
+        ("year_start", "INTEGER", pa.int32()), ("term_n", "INTEGER", pa.int32()),
+        ("class_id", "VARCHAR", pa.string()), ("status", "VARCHAR", pa.string()),
+        ("reason", "VARCHAR", pa.string()), ("supersedes_position", "BIGINT", pa.int64()),
+    ],
+    "term_dates": [
+        ("position", "BIGINT", pa.int64()), ("term_key", "INTEGER", pa.int32()),
+        ("start_date", "DATE", pa.date32()), ("end_date", "DATE", pa.date32()),
+    ],
+}
+
+
+def _term_key(term: str) -> int:
+    return int(term[:4]) * 10 + int(term[-1])
+
+
+class _Batch:
+    """Column lists for one catch-up batch, turned into Arrow tables in one go."""
+
+    def __init__(self) -> None:
+        self.columns = {t: {c: [] for c, _, _ in cols} for t, cols in _TABLES.items()}
+
+    def add(self, table: str, **values: Any) -> None:
+        for column, items in self.columns[table].items():
+            items.append(values.get(column))
+
+    def arrow(self, table: str) -> pa.Table:
+        schema = pa.schema([(c, t) for c, _, t in _TABLES[table]])
+        return pa.table(self.columns[table], schema=schema)
+
+    def apply(self, e: StoredEvent) -> None:
+        self.add("log", position=e.position, recorded_at=e.recorded_at, actor=e.actor,
+                 event_type=e.event_type, stream_id=e.stream_id)
+        kind = e.event_type
+        if kind not in _FLATTEN:
+            return
+        d = json.loads(e.payload)
+        _FLATTEN[kind](self, e, d)
+
+
+def _date(text: str) -> Any:
+    return datetime.strptime(text, "%Y-%m-%d").date()
+
+
+def _judgement(kind: str):  # noqa: ANN202 - tiny factory
+    def flatten(b: _Batch, e: StoredEvent, d: dict[str, Any]) -> None:
+        key = _term_key(d["term"])
+        b.add("judgements", position=e.position, recorded_at=e.recorded_at, actor=e.actor, kind=kind,
+              pupil_id=d["pupil_id"], term=d["term"], year_start=key // 10, term_n=key % 10,
+              class_id=d["class_id"], status=d["status"], reason=d.get("reason"),
+              supersedes_position=d.get("supersedes_position"))
+    return flatten
+
+
+_FLATTEN = {
+    "ClassOpened": lambda b, e, d: b.add("classes", position=e.position, class_id=d["class_id"], kind="opened",
+                                         phase=d["phase"], mark=d.get("mark"), term_key=_term_key(d["from_term"])),
+    "ClassClosed": lambda b, e, d: b.add("classes", position=e.position, class_id=d["class_id"], kind="closed",
+                                         term_key=_term_key(d["after_term"])),
+    "PupilEnrolled": lambda b, e, d: b.add("placements", position=e.position, pupil_id=d["pupil_id"],
+                                           kind="enrolled", class_id=d["class_id"], on_date=_date(d["on"])),
+    "PupilMoved": lambda b, e, d: b.add("placements", position=e.position, pupil_id=d["pupil_id"],
+                                        kind="moved", class_id=d["to_class"], on_date=_date(d["on"])),
+    "PupilLeft": lambda b, e, d: b.add("placements", position=e.position, pupil_id=d["pupil_id"],
+                                       kind="left", class_id=d["class_id"], on_date=_date(d["on"])),
+    "JudgementRecorded": _judgement("recorded"),
+    "JudgementRevised": _judgement("revised"),
+    "TermDatesSet": lambda b, e, d: b.add("term_dates", position=e.position, term_key=_term_key(d["term"]),
+                                          start_date=_date(d["start"]), end_date=_date(d["end"])),
+}
+
+
+class DuckDbProjection:
+    """Implements :class:`ledger.readmodel.ReadModel` over a DuckDB file (or memory)."""
+
+    def __init__(self, store: EventStore, path: Path | None = None) -> None:
+        self.store = store
+        self.path = path
+        self.con = _connect(path)
+        self._ensure_schema()
+
+    # -- maintenance -------------------------------------------------------------------------
+    def _meta(self) -> dict[str, str]:
+        return dict(self.con.execute("SELECT k, v FROM meta").fetchall())
+
+    def _ensure_schema(self) -> None:
+        tables = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "meta" in tables and self._meta().get("version") == PROJECTION_VERSION:
+            return
+        self._create()
+
+    def _create(self) -> None:
+        self.con.execute("BEGIN")
+        for table in ["meta", *_TABLES]:
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        self.con.execute("CREATE TABLE meta (k VARCHAR PRIMARY KEY, v VARCHAR)")
+        for table, cols in _TABLES.items():
+            self.con.execute(f"CREATE TABLE {table} ({', '.join(f'{c} {t}' for c, t, _ in cols)})")
+        self.con.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("version", PROJECTION_VERSION), ("position", "0"), ("hash", GENESIS)],
+        )
+        self.con.execute("COMMIT")
+
+    def rebuild(self) -> int:
+        self._create()
+        return self.catch_up()
+
+    @property
+    def position(self) -> int:
+        return int(self._meta()["position"])
+
+    def catch_up(self) -> int:
+        meta = self._meta()
+        applied, applied_hash = int(meta["position"]), meta["hash"]
+        if applied and not self._still_matches(applied, applied_hash):
+            self._create()  # the ledger behind this cache was replaced: start again
+            applied = 0
+        while True:
+            batch_events = list(self.store.read_all(after=applied, limit=BATCH))
+            if not batch_events:
+                return applied
+            self._apply(batch_events)
+            applied = batch_events[-1].position
+
+    def apply_batch(self, events: list[StoredEvent]) -> None:
+        """Apply events that follow the current position (used by catch-up and its tests)."""
+        self._apply(events)
+
+    def _still_matches(self, position: int, hash_: str) -> bool:
+        at = next(iter(self.store.read_all(after=position - 1, limit=1)), None)
+        return at is not None and at.position == position and at.hash == hash_
+
+    def _apply(self, events: list[StoredEvent]) -> None:
+        batch = _Batch()
+        for e in events:
+            batch.apply(e)
+        self.con.execute("BEGIN")
+        try:
+            for table in _TABLES:
+                arrow_table = batch.arrow(table)
+                if arrow_table.num_rows:
+                    self.con.register("incoming", arrow_table)
+                    self.con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+                    self.con.unregister("incoming")
+            self.con.execute("UPDATE meta SET v = ? WHERE k = 'position'", [str(events[-1].position)])
+            self.con.execute("UPDATE meta SET v = ? WHERE k = 'hash'", [events[-1].hash])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- queries -----------------------------------------------------------------------------
+    def position_at(self, instant: datetime) -> int:
+        row = self.con.execute(
+            "SELECT coalesce(max(position), 0) FROM log WHERE recorded_at <= ?", [format_time(instant)]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def recorded_at(self, position: int) -> datetime | None:
+        row = self.con.execute("SELECT recorded_at FROM log WHERE position = ?", [position]).fetchone()
+        return parse_time(row[0]) if row else None
+
+    def report(self, year_start: int, position: int, as_at: datetime, tz_name: str) -> Report:
+        return report_sql.build_report(self.con, year_start, position, as_at, tz_name)
+
+    def history(self, pupil_id: str, term: str | None, position: int) -> list[HistoryRow]:
+        rows = self.con.execute(
+            "SELECT position, recorded_at, actor, kind, term, class_id, status, reason, supersedes_position "
+            "FROM judgements WHERE pupil_id = ? AND position <= ? AND (? IS NULL OR term = ?) ORDER BY position",
+            [pupil_id, position, term, term],
+        ).fetchall()
+        return [
+            HistoryRow(r[0], parse_time(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
+        ]
+
+
+def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
+    """Open the projection file; if another process holds it (DuckDB allows one writer per file)
+    or it cannot be written, fall back to a private in-memory projection rather than fail."""
+    if path is None:
+        return duckdb.connect(":memory:")
+    try:
+        return duckdb.connect(str(path))
+    except (duckdb.IOException, duckdb.PermissionException, duckdb.InvalidInputException, OSError):
+        return duckdb.connect(":memory:")
