@@ -27,7 +27,7 @@ class PostgresEventStore(SqlEventStore):
         return [
             "CREATE OR REPLACE FUNCTION ledger_events_immutable() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN "
-            "RAISE EXCEPTION 'ledger events are immutable: % refused', TG_OP; END $$",
+            "RAISE EXCEPTION USING MESSAGE = 'ledger events are immutable: ' || TG_OP || ' refused'; END $$",
             "CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events "
             "FOR EACH ROW EXECUTE FUNCTION ledger_events_immutable()",
             "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
