@@ -6,83 +6,17 @@ Exit codes: 0 success; 1 the ledger refused (bad data, not allowed, conflict, no
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ledger.cli_support import TERM, LedgerGroup, Settings, format_option, moment_options
+from ledger.cli_support import open_from as _ledger
+from ledger.cli_learning import register as register_learning
 from ledger.domain.calendar import Term
-from ledger.errors import InvalidInput, LedgerError
 from ledger.events import ROLES, STATUSES
-from ledger.render import FORMATS, render
-
-
-class LedgerGroup(click.Group):
-    """Turns every expected failure into one line on stderr and the contract's exit code."""
-
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
-        try:
-            rv = super().main(args, prog_name or "ledger", complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Error: aborted", err=True)
-            sys.exit(1)
-        except LedgerError as exc:
-            for line in exc.lines():
-                click.echo(f"Error: {line}", err=True)
-            sys.exit(1)
-        sys.exit(rv if isinstance(rv, int) else 0)
-
-
-class TermType(click.ParamType):
-    name = "TERM"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Term:
-        if isinstance(value, Term):
-            return value
-        try:
-            return Term.parse(str(value))
-        except InvalidInput as exc:
-            self.fail(str(exc), param, ctx)
-
-
-TERM = TermType()
-
-
-@dataclass
-class Settings:
-    db: str
-    actor: str | None
-    command_id: str | None
-
-    def open(self, ctx: click.Context, create: bool = False):  # noqa: ANN201 - Ledger, imported lazily
-        from ledger.bootstrap import open_ledger
-
-        ledger = open_ledger(self.db, actor=self.actor, command_id=self.command_id, create=create)
-        ctx.call_on_close(ledger.close)
-        return ledger
-
-
-def _ledger(ctx: click.Context, create: bool = False):  # noqa: ANN202
-    return ctx.find_object(Settings).open(ctx, create)
-
-
-def format_option(f: Any) -> Any:
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-                        help="text for people; json or csv for scripts")(f)
-
-
-def moment_options(f: Any) -> Any:
-    f = click.option("--position", type=click.IntRange(min=0), help="as the ledger stood at this log position")(f)
-    return click.option("--as-at", "as_at", metavar="WHEN",
-                        help="as the ledger stood then: ISO date-time or date (end of that day, local time)")(f)
+from ledger.render import render
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -303,9 +237,12 @@ def judgement_revise(ctx: click.Context, pupil: str, term_: Term, status: str, r
 @cli.command()
 @click.option("--year", required=True, help="academic year, e.g. 2023-24")
 @moment_options
+@click.option("--targets", "with_targets", is_flag=True,
+              help="also show, per class and term, the share of approved targets that moved up a stage")
 @format_option
 @click.pass_context
-def report(ctx: click.Context, year: str, as_at: str | None, position: int | None, fmt: str) -> None:
+def report(ctx: click.Context, year: str, as_at: str | None, position: int | None, with_targets: bool,
+           fmt: str) -> None:
     """The school's termly table: per class and term, appropriate and smaller-steps counts.
 
     \b
@@ -315,7 +252,13 @@ def report(ctx: click.Context, year: str, as_at: str | None, position: int | Non
     """
     from ledger.services import queries
 
-    click.echo(render("report", queries.report(_ledger(ctx), year, as_at, position), fmt))
+    ledger = _ledger(ctx)
+    result = queries.report(ledger, year, as_at, position)
+    if with_targets:
+        from ledger.services.learning_queries import with_target_moves
+
+        result = with_target_moves(ledger, result)
+    click.echo(render("report", result, fmt))
 
 
 @cli.command()
@@ -351,6 +294,9 @@ def verify(ctx: click.Context, fmt: str) -> None:
     from ledger.services import queries
 
     click.echo(render("verify", queries.verify(_ledger(ctx)), fmt))
+
+
+register_learning(cli)
 
 
 def main() -> None:

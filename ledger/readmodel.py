@@ -6,7 +6,7 @@ The DuckDB projection in ``projections/`` implements :class:`ReadModel`; the dom
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 
@@ -55,6 +55,8 @@ class Report:
     position: int
     phases: list[PhaseBlock]
     totals: dict[str, Counts]
+    # (class id, "T1") -> (targets that moved up a stage, approved targets); only with --targets
+    target_moves: dict[tuple[str, str], tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,5 +88,96 @@ class ReadModel(Protocol):
     def history(self, pupil_id: str, term: str | None, position: int) -> list[HistoryRow]:
         """Every judgement event for the pupil, oldest first."""
 
+    def targets(self, position: int, pupil_id: str | None = None, with_stages: bool = False) -> list["TargetView"]:
+        """Every target (or one pupil's) as it stood at ``position``."""
+
+    def term_progress(self, position: int, term_key: int, start: date, end: date, year_start: date,
+                      year_end: date) -> list["TermProgress"]:
+        """Each target covering the term, with its stage at the start and the end of the term."""
+
+    def outcomes(self, position: int, pupil_id: str) -> list["OutcomeView"]:
+        """A pupil's EHCP outcomes as they stood at ``position``."""
+
+    def judgements_in_force(self, position: int, year_start: int | None = None, term_n: int | None = None,
+                            pupil_id: str | None = None) -> list["JudgementView"]:
+        """The judgement in force per pupil and term (revisions applied)."""
+
+    def frameworks(self, position: int) -> list[tuple[str, str, list[str]]]:
+        """The school's own frameworks: (id, name, stages)."""
+
+    def roll_on(self, position: int, day: date) -> dict[str, str]:
+        """Pupil id to class for every pupil on roll on ``day``."""
+
+    def term_dates(self, position: int, year_start: int) -> dict[int, tuple[date, date]]:
+        """Term number to its first and last day."""
+
     def close(self) -> None:
         """Release the projection file."""
+
+
+# -- the personal learning record ---------------------------------------------------------------
+@dataclass(frozen=True)
+class StageView:
+    position: int
+    recorded_at: datetime
+    actor: str
+    stage: str
+    stage_index: int
+    achieved_on: date
+    note: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class TargetView:
+    target_id: str
+    pupil_id: str
+    outcome_id: str
+    framework_id: str
+    description: str
+    terms: list[str]
+    approved: bool
+    approved_by: str | None
+    withdrawn: bool
+    current_stage: str | None
+    current_stage_index: int | None
+    stages: list[StageView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TermProgress:
+    """One target in one term: where it started and ended on its framework."""
+
+    target_id: str
+    pupil_id: str
+    approved: bool
+    baseline_index: int | None
+    end_index: int | None
+    stages_recorded: int
+    distinct_stages_in_year: int
+
+    @property
+    def moved_up(self) -> bool:
+        return self.baseline_index is not None and self.end_index is not None and self.end_index > self.baseline_index
+
+    @property
+    def regressed(self) -> bool:
+        return self.baseline_index is not None and self.end_index is not None and self.end_index < self.baseline_index
+
+
+@dataclass(frozen=True)
+class OutcomeView:
+    outcome_id: str
+    area: str
+    description: str
+    closed: bool
+
+
+@dataclass(frozen=True)
+class JudgementView:
+    pupil_id: str
+    term: str
+    class_id: str
+    status: str
+    reason: str | None
+    position: int

@@ -37,6 +37,29 @@ def _cell_json(cell: Cell) -> dict[str, Any]:
             "unjudged": cell.unjudged}
 
 
+def _with_moves(cell: dict[str, Any], r: Report, class_id: str, term: str) -> dict[str, Any]:
+    if r.target_moves is None or cell["state"] == "not_open":
+        return cell
+    moved, total = r.target_moves.get((class_id, term), (0, 0))
+    return {**cell, "targets": total, "targets_moved": moved}
+
+
+def _moves_text(r: Report) -> list[str]:
+    """The --targets section: per class and term, approved targets of judged pupils that moved up."""
+    if r.target_moves is None:
+        return []
+    out = ["", "Targets that moved up at least one stage (of approved targets of the pupils judged)"]
+    for block in r.phases:
+        for row in block.classes:
+            cells = []
+            for t, cell in row.terms.items():
+                moved, total = r.target_moves.get((row.class_id, t), (0, 0))
+                share = f"{moved}/{total} ({100 * moved / total:.0f}%)" if total else ("N/A" if cell.state == "not_open" else "-")
+                cells.append(f"{t} {share:<14}")
+            out.append(f"  {row.label:<14}" + "  ".join(cells))
+    return out
+
+
 def _totals_json(totals: dict[str, Counts]) -> dict[str, Any]:
     return {
         t: {"appropriate": c.appropriate, "smaller_steps": c.smaller_steps,
@@ -54,7 +77,8 @@ def report_json(r: Report) -> dict[str, Any]:
             {
                 "phase": p.phase,
                 "classes": [
-                    {"class": c.class_id, "label": c.label, "terms": {t: _cell_json(x) for t, x in c.terms.items()}}
+                    {"class": c.class_id, "label": c.label,
+                     "terms": {t: _with_moves(_cell_json(x), r, c.class_id, t) for t, x in c.terms.items()}}
                     for c in p.classes
                 ],
                 "totals": _totals_json(p.totals),
@@ -103,6 +127,7 @@ def report_text(r: Report) -> str:
     out.append(f"{'% appropriate':<{w}}" + "".join(f"| {_percent(c):>13}   " for c in r.totals.values()))
     out.append("")
     out.append("N/A: the class did not exist that term; blank: the class was open but no judgements were recorded.")
+    out += _moves_text(r)
     if unjudged_notes:
         out.append("Not yet judged: " + "; ".join(unjudged_notes))
     return "\n".join(out)
@@ -113,10 +138,15 @@ def report_csv(r: Report) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     terms = list(r.totals)
-    writer.writerow(["phase", "class"] + [f"t{t[1:]}_{k}" for t in terms for k in ("appropriate", "smaller_steps")])
+    moves = r.target_moves
+    extra = [f"t{t[1:]}_{k}" for t in terms for k in ("targets", "targets_moved")] if moves is not None else []
+    writer.writerow(["phase", "class"] + [f"t{t[1:]}_{k}" for t in terms for k in ("appropriate", "smaller_steps")] + extra)
     for block in r.phases:
         for row in block.classes:
-            writer.writerow([block.phase, row.label] + [v for t in terms for v in _cell_text(row.terms[t])])
+            cells = [v for t in terms for v in _cell_text(row.terms[t])]
+            if moves is not None:
+                cells += [v for t in terms for v in reversed(moves.get((row.class_id, t), (0, 0)))]
+            writer.writerow([block.phase, row.label] + cells)
     for block in r.phases:
         writer.writerow([block.phase, "Total"] + [v for c in block.totals.values() for v in (c.appropriate, c.smaller_steps)])
     writer.writerow(["Whole school", "Total"] + [v for c in r.totals.values() for v in (c.appropriate, c.smaller_steps)])
@@ -164,7 +194,9 @@ def render(kind: str, data: Any, fmt: str, **context: Any) -> str:
         if fmt == "csv":
             return _csv(("intact", "events"), [{"intact": "true", "events": data}])
         return f"ledger intact: {data} events, hash chain verified"
-    raise ValueError(kind)
+    from ledger.render_learning import RENDERERS  # here, not at the top: it imports this module
+
+    return RENDERERS[kind][fmt](data)
 
 
 def _dumps(obj: Any) -> str:

@@ -10,20 +10,20 @@ The file is a cache: delete it at any time and the next read rebuilds it.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from ledger.readmodel import HistoryRow, Report
+from ledger.readmodel import HistoryRow, JudgementView, OutcomeView, Report, TargetView, TermProgress
 from ledger.store.base import EventStore
 from ledger.store.chain import GENESIS
 from ledger.store.mapper import StoredEvent, format_time, parse_time
-from projections import report_sql
+from projections import learning_sql, learning_tables, report_sql
 
-PROJECTION_VERSION = "1"
+PROJECTION_VERSION = "2"
 BATCH = 50_000
 
 _TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
@@ -54,6 +54,7 @@ _TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
         ("position", "BIGINT", pa.int64()), ("term_key", "INTEGER", pa.int32()),
         ("start_date", "DATE", pa.date32()), ("end_date", "DATE", pa.date32()),
     ],
+    **learning_tables.TABLES,
 }
 
 
@@ -114,6 +115,7 @@ _FLATTEN = {
     "JudgementRevised": _judgement("revised"),
     "TermDatesSet": lambda b, e, d: b.add("term_dates", position=e.position, term_key=_term_key(d["term"]),
                                           start_date=_date(d["start"]), end_date=_date(d["end"])),
+    **learning_tables.FLATTEN,
 }
 
 
@@ -223,6 +225,30 @@ class DuckDbProjection:
         return [
             HistoryRow(r[0], parse_time(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
         ]
+
+    # -- the learning record -------------------------------------------------------------------
+    def targets(self, position: int, pupil_id: str | None = None, with_stages: bool = False) -> list[TargetView]:
+        return learning_sql.targets(self.con, position, pupil_id, with_stages)
+
+    def term_progress(self, position: int, term_key: int, start: date, end: date, year_start: date,
+                      year_end: date) -> list[TermProgress]:
+        return learning_sql.progress(self.con, position, term_key, start, end, year_start, year_end)
+
+    def outcomes(self, position: int, pupil_id: str) -> list[OutcomeView]:
+        return learning_sql.outcomes(self.con, position, pupil_id)
+
+    def judgements_in_force(self, position: int, year_start: int | None = None, term_n: int | None = None,
+                            pupil_id: str | None = None) -> list[JudgementView]:
+        return learning_sql.judgements_in_force(self.con, position, year_start, term_n, pupil_id)
+
+    def frameworks(self, position: int) -> list[tuple[str, str, list[str]]]:
+        return learning_sql.frameworks(self.con, position)
+
+    def roll_on(self, position: int, day: date) -> dict[str, str]:
+        return report_sql.roll_on(self.con, position, day)
+
+    def term_dates(self, position: int, year_start: int) -> dict[int, tuple[date, date]]:
+        return report_sql.term_dates(self.con, position, year_start)
 
 
 def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:

@@ -44,8 +44,8 @@ GROUP BY class_id, term_n
 
 # Placements as at $p: each enrolment or move runs until the pupil's next event (a move ends the
 # old placement the day before; leaving makes that date the last day on roll).
-_UNJUDGED = """
-WITH seg AS (
+_SPANS = """
+seg AS (
     SELECT pupil_id, kind, class_id, on_date,
            lead(on_date) OVER w AS next_on, lead(kind) OVER w AS next_kind
     FROM placements WHERE position <= $p
@@ -56,7 +56,10 @@ WITH seg AS (
                 WHEN next_kind = 'left' THEN next_on
                 ELSE next_on - 1 END AS last_day
     FROM seg WHERE kind <> 'left'
-), refs AS (
+)"""
+
+_UNJUDGED = f"""
+WITH {_SPANS}, refs AS (
     SELECT * FROM (VALUES (1, $r1::DATE), (2, $r2::DATE), (3, $r3::DATE)) AS t(term_n, ref)
 ), roll AS (
     SELECT s.pupil_id, s.class_id, r.term_n FROM spans s
@@ -69,6 +72,16 @@ GROUP BY class_id, term_n
 """
 
 
+def roll_on(con: duckdb.DuckDBPyConnection, position: int, day: date) -> dict[str, str]:
+    """Pupil id to class for everyone on roll on ``day``, as the ledger stood at ``position``."""
+    rows = con.execute(
+        f"WITH {_SPANS} SELECT pupil_id, class_id FROM spans "
+        "WHERE first_day <= $d AND (last_day IS NULL OR last_day >= $d) ORDER BY pupil_id",
+        {"p": position, "d": day},
+    ).fetchall()
+    return dict(rows)
+
+
 def reference_date(start: date, end: date, today: date) -> date:
     """Whose roll counts as unjudged: the roll at the end of the term, or today while it runs."""
     if today < start:
@@ -76,17 +89,20 @@ def reference_date(start: date, end: date, today: date) -> date:
     return min(end, today)
 
 
+def term_dates(con: duckdb.DuckDBPyConnection, position: int, year_start: int) -> dict[int, tuple[date, date]]:
+    """Term number to (first day, last day) in force at ``position``: the school's own or the defaults."""
+    overrides = {k % 10: (s, e) for k, s, e in con.execute(_TERM_DATES, {"p": position, "y": year_start}).fetchall()}
+    return {n: overrides.get(n) or Term.from_key(year_start * 10 + n).default_dates() for n in (1, 2, 3)}
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection, year_start: int, position: int, as_at: datetime, tz_name: str
 ) -> Report:
     params = {"p": position, "y": year_start}
-    overrides = {Term.from_key(k): (s, e) for k, s, e in con.execute(_TERM_DATES, params).fetchall()}
+    dates = term_dates(con, position, year_start)
     today = as_at.astimezone(ZoneInfo(tz_name)).date()
     terms = [Term.from_key(year_start * 10 + n) for n in (1, 2, 3)]
-    refs = {}
-    for term in terms:
-        start, end = overrides.get(term) or term.default_dates()
-        refs[f"r{term.number}"] = reference_date(start, end, today)
+    refs = {f"r{n}": reference_date(*dates[n], today) for n in (1, 2, 3)}
     classes = con.execute(_CLASSES, params).fetchall()
     counts = {(c, n): (a, s) for c, n, a, s in con.execute(_COUNTS, params).fetchall()}
     unjudged = {(c, n): u for c, n, u in con.execute(_UNJUDGED, {**params, **refs}).fetchall()}

@@ -47,6 +47,8 @@ def clock() -> FakeClock:
 
 def postgres_schema_url() -> Iterator[str]:
     if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test PostgreSQL: LEDGER_TEST_POSTGRES_URL is not set (see .ci/run)")
         pytest.skip("PostgreSQL not configured: set LEDGER_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)

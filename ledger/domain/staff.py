@@ -14,6 +14,12 @@ class Action(Enum):
     MANAGE_SCHOOL = "open or close classes, set term dates or import pupils"
     RECORD_JUDGEMENT = "record or import judgements"
     REVISE_JUDGEMENT = "revise judgements"
+    MANAGE_FRAMEWORKS = "add progress frameworks"
+    MANAGE_OUTCOMES = "set, revise or close EHCP outcomes"
+    SET_TARGETS = "set targets"
+    CHANGE_TARGETS = "revise or withdraw targets"
+    APPROVE_TARGETS = "approve targets"
+    RECORD_STAGES = "record stages on a learning record"
 
 
 ALLOWED: dict[Action, frozenset[str]] = {
@@ -21,6 +27,14 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.MANAGE_SCHOOL: frozenset({"data-manager", "head", "deputy-head"}),
     Action.RECORD_JUDGEMENT: frozenset(ROLES),
     Action.REVISE_JUDGEMENT: frozenset({"line-manager", "ks-lead", "deputy-head", "head"}),
+    Action.MANAGE_FRAMEWORKS: frozenset({"ks-lead", "deputy-head", "head", "data-manager"}),
+    Action.MANAGE_OUTCOMES: frozenset({"teacher", "ks-lead", "deputy-head", "head", "data-manager"}),
+    # The school's process: class teams and Key Stage leads break outcomes into targets...
+    Action.SET_TARGETS: frozenset({"teacher", "ks-lead"}),
+    Action.CHANGE_TARGETS: frozenset({"teacher", "ks-lead", "deputy-head", "head"}),
+    # ...and Key Stage leads (or senior leaders) approve them, never the person who set them.
+    Action.APPROVE_TARGETS: frozenset({"ks-lead", "deputy-head", "head"}),
+    Action.RECORD_STAGES: frozenset({"teacher", "line-manager", "ks-lead", "deputy-head", "head", "data-manager"}),
 }
 
 

@@ -58,7 +58,7 @@ class _Lookups:
         return self.calendar(AcademicYear.containing(day)).term_on(day)
 
 
-def _finish(ledger: Ledger, result: ImportResult, writes: list[StreamWrite], digest: str, kind: str) -> ImportResult:
+def finish_import(ledger: Ledger, result: ImportResult, writes: list[StreamWrite], digest: str, kind: str) -> ImportResult:
     result.written = sum(len(w.events) for w in writes)
     if writes and not result.dry_run:
         ledger.append(writes, command_id=f"import-{kind}:{digest}")
@@ -104,7 +104,7 @@ def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False) -> Impor
             writes.append(ledger.write(pupil_stream(pupil_id), version, new))
     if problems:
         raise ImportRefused(str(path), problems)
-    return _finish(ledger, result, writes, digest, "pupils")
+    return finish_import(ledger, result, writes, digest, "pupils")
 
 
 def import_judgements(
@@ -148,7 +148,7 @@ def import_judgements(
             problems.append(f"{row.where}: {exc}")
     if problems:
         raise ImportRefused(str(path), problems)
-    return _finish(ledger, result, writes, f"{digest}:{revise_reason or ''}", "judgements")
+    return finish_import(ledger, result, writes, f"{digest}:{revise_reason or ''}", "judgements")
 
 
 def _judgement_event(

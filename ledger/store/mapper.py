@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ledger.errors import TamperingFound
-from ledger.events import EVENT_TYPES, Event
+from ledger.event_types import ALL_EVENT_TYPES
+from ledger.events import Event
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -67,7 +68,7 @@ class StoredEvent:
 
     def to_event(self) -> Event:
         """The domain event, validated again on the way out."""
-        cls = EVENT_TYPES.get(self.event_type)
+        cls = ALL_EVENT_TYPES.get(self.event_type)
         if cls is None or self.schema_version != cls.schema_version:
             raise TamperingFound(
                 self.position, f"unknown event type {self.event_type} v{self.schema_version}"

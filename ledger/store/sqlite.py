@@ -7,6 +7,7 @@ writer lock is taken before the last position is read. Triggers refuse UPDATE an
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,9 @@ def sqlite_engine(url: str) -> sa.Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # We issue BEGIN ourselves so that appends can ask for IMMEDIATE.
         dbapi_conn.isolation_level = None
+        # Text that is not UTF-8 can only come from editing the file: read it (with U+FFFD) so that
+        # verify reports tampering at that event instead of failing to read the log at all.
+        dbapi_conn.text_factory = partial(str, encoding="utf-8", errors="replace")
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")

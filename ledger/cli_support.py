@@ -1,0 +1,79 @@
+"""Shared pieces of the command line: error handling, parameter types, options, opening the ledger."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from ledger.domain.calendar import Term
+from ledger.errors import InvalidInput, LedgerError
+from ledger.render import FORMATS
+
+
+class LedgerGroup(click.Group):
+    """Turns every expected failure into one line on stderr and the contract's exit code."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            rv = super().main(args, prog_name or "ledger", complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(1)
+        except LedgerError as exc:
+            for line in exc.lines():
+                click.echo(f"Error: {line}", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class TermType(click.ParamType):
+    name = "TERM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Term:
+        if isinstance(value, Term):
+            return value
+        try:
+            return Term.parse(str(value))
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
+TERM = TermType()
+
+
+@dataclass
+class Settings:
+    db: str
+    actor: str | None
+    command_id: str | None
+
+    def open(self, ctx: click.Context, create: bool = False):  # noqa: ANN201 - Ledger, imported lazily
+        from ledger.bootstrap import open_ledger
+
+        ledger = open_ledger(self.db, actor=self.actor, command_id=self.command_id, create=create)
+        ctx.call_on_close(ledger.close)
+        return ledger
+
+
+def open_from(ctx: click.Context, create: bool = False):  # noqa: ANN201 - Ledger, imported lazily
+    return ctx.find_object(Settings).open(ctx, create)
+
+
+def format_option(f: Any) -> Any:
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                        help="text for people; json or csv for scripts")(f)
+
+
+def moment_options(f: Any) -> Any:
+    f = click.option("--position", type=click.IntRange(min=0), help="as the ledger stood at this log position")(f)
+    return click.option("--as-at", "as_at", metavar="WHEN",
+                        help="as the ledger stood then: ISO date-time or date (end of that day, local time)")(f)
