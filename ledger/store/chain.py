@@ -36,7 +36,7 @@ def event_hash(previous_hash: str, e: StoredEvent) -> str:
         previous_hash,
         canonical_bytes(
             e.position, e.stream_id, e.stream_version, e.event_type, e.schema_version,
-            e.payload, e.recorded_at, "x", e.command_id,
+            e.payload, e.recorded_at, e.actor, e.command_id,
         ),
     )
 

@@ -251,7 +251,7 @@ class SqlEventStore(EventStore):
                 version += 1
                 body = canonical_bytes(
                     position, w.stream_id, version, e.event_type, e.schema_version,
-                    e.payload, recorded_at, "x", command_id,
+                    e.payload, recorded_at, actor, command_id,
                 )
                 previous = link(previous, body)
                 rows.append(
