@@ -296,6 +296,22 @@ def verify(ctx: click.Context, fmt: str) -> None:
     click.echo(render("verify", queries.verify(_ledger(ctx)), fmt))
 
 
+@cli.command()
+@click.option("--to", "to", required=True, metavar="TARGET", help="an empty ledger: file path or SQLAlchemy URL")
+@click.pass_context
+def copy(ctx: click.Context, to: str) -> None:
+    """Copy the whole ledger (positions, times and hashes unchanged) into an empty database.
+
+    \b
+    Example:
+      ledger --actor dm1 copy --to postgresql+psycopg://ledger@db.example/ehcp
+    """
+    from ledger.services.maintenance import copy_ledger
+
+    count = copy_ledger(_ledger(ctx), to)
+    click.echo(f"copied {count} events to {to}; the copy's hash chain verifies")
+
+
 register_learning(cli)
 
 

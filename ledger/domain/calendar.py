@@ -140,7 +140,7 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     """
     raw = text.strip()
     try:
-        if len(raw) == 10:
+        if len(raw) == 10 or raw.isdigit():  # 2024-07-01, or 20240701 which Python also reads as a date
             day = date.fromisoformat(raw)
             local = datetime.combine(day, time.max).replace(tzinfo=tz)
             return local.astimezone(timezone.utc)

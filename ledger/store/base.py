@@ -19,7 +19,7 @@ The contract, which every backend meets and ``tests/test_store_contract.py`` che
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -79,6 +79,10 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, int]:
         """Current version of each named stream (0 when it does not exist)."""
+
+    @abc.abstractmethod
+    def insert_verbatim(self, stored: Iterable[StoredEvent]) -> int:
+        """Append already-chained events unchanged (for copying a ledger); all or nothing."""
 
     @abc.abstractmethod
     def is_initialised(self) -> bool:

@@ -8,7 +8,7 @@ hooks. Driver errors become ledger errors in :func:`translate_errors`, and nowhe
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,12 @@ from ledger.store.base import Clock, EventStore, Head, StreamWrite, system_clock
 from ledger.store.chain import GENESIS, canonical_bytes, link
 from ledger.store.mapper import StoredEvent, format_time, parse_time
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Steps that bring a database written by an older version forward, keyed by the version they start
+# from. Each runs in one transaction with the version bump, so a failed step leaves the old schema.
+MIGRATIONS: dict[int, list[str]] = {
+    1: ["CREATE INDEX IF NOT EXISTS ix_events_recorded_at ON events (recorded_at)"],
+}
 _PAGE = 5000
 
 metadata = sa.MetaData()
@@ -38,6 +43,7 @@ events_table = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
     sa.Index("ix_events_command_id", "command_id"),
+    sa.Index("ix_events_recorded_at", "recorded_at"),  # as-at and audit queries by time (schema 2)
 )
 meta_table = sa.Table(
     "ledger_meta",
@@ -103,11 +109,37 @@ class SqlEventStore(EventStore):
         self._check_schema_version(int(version or 0))
         return True
 
+    @property
+    def schema_version(self) -> int:
+        with translate_errors(self.url), self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar()
+        return int(value or 0)
+
     def _check_schema_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the ledger at {self.url} was written by a newer version of this program "
                 f"(schema {version}, this program knows {SCHEMA_VERSION}); upgrade ehcp-ledger"
+            )
+        if version < SCHEMA_VERSION:
+            self._migrate(version)
+
+    def _migrate(self, version: int) -> None:
+        if version not in MIGRATIONS:
+            raise StoreError(f"the ledger at {self.url} has schema {version}, which this program cannot upgrade")
+        with translate_errors(self.url), self._write_connection() as conn, conn.begin():
+            self._lock_for_append(conn)
+            current = int(conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar() or 0)
+            while current < SCHEMA_VERSION:  # another process may have migrated while we waited
+                for statement in MIGRATIONS[current]:
+                    conn.exec_driver_sql(statement)
+                current += 1
+            conn.execute(
+                meta_table.update().where(meta_table.c.key == "schema_version").values(value=str(current))
             )
 
     def create_schema(self) -> None:
@@ -271,14 +303,25 @@ class SqlEventStore(EventStore):
         return [StoredEvent(**r) for r in rows]
 
     # -- for `ledger copy` and tests ----------------------------------------------------------
-    def insert_verbatim(self, stored: Sequence[StoredEvent]) -> None:
-        """Append already-chained events exactly as they are (positions, times and hashes kept)."""
-        if not stored:
-            return
+    def insert_verbatim(self, stored: Iterable[StoredEvent], batch: int = 5000) -> int:
+        """Append already-chained events exactly as they are (positions, times and hashes kept),
+        all in one transaction: a copy that fails half way leaves nothing behind."""
+        count, last = 0, None
         with translate_errors(self.url), self._write_connection() as conn, conn.begin():
             self._lock_for_append(conn)
-            conn.execute(events_table.insert(), [{c: getattr(e, c) for c in _COLUMNS} for e in stored])
-            conn.execute(
-                meta_table.update().where(meta_table.c.key == "head_position").values(value=str(stored[-1].position))
-            )
-            conn.execute(meta_table.update().where(meta_table.c.key == "head_hash").values(value=stored[-1].hash))
+            rows: list[dict[str, Any]] = []
+            for e in stored:
+                rows.append({c: getattr(e, c) for c in _COLUMNS})
+                last = e
+                if len(rows) >= batch:
+                    conn.execute(events_table.insert(), rows)
+                    count, rows = count + len(rows), []
+            if rows:
+                conn.execute(events_table.insert(), rows)
+                count += len(rows)
+            if last is not None:
+                conn.execute(
+                    meta_table.update().where(meta_table.c.key == "head_position").values(value=str(last.position))
+                )
+                conn.execute(meta_table.update().where(meta_table.c.key == "head_hash").values(value=last.hash))
+        return count
