@@ -24,9 +24,11 @@ from ledger.render import render
               help="ledger file (SQLite) or SQLAlchemy URL; default $LEDGER_DB, else events.db here")
 @click.option("--actor", envvar="LEDGER_ACTOR", help="staff id of the person making a write (default $LEDGER_ACTOR)")
 @click.option("--command-id", help="idempotency key: retrying a write with the same id writes it once")
+@click.option("--school", envvar="LEDGER_SCHOOL", default="", metavar="CODE",
+              help="in a trust ledger, the school to work on (default $LEDGER_SCHOOL, else the ledger's own)")
 @click.version_option(package_name="ehcp-ledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str, actor: str | None, command_id: str | None) -> None:
+def cli(ctx: click.Context, db: str, actor: str | None, command_id: str | None, school: str) -> None:
     """EHCP progress ledger: termly judgements as an immutable, audited log.
 
     \b
@@ -34,7 +36,7 @@ def cli(ctx: click.Context, db: str, actor: str | None, command_id: str | None) 
       ledger report --year 2023-24
       ledger --actor dm1 judgement record P-0001 --term 2023-24/T1 --status appropriate
     """
-    ctx.obj = Settings(db, actor, command_id)
+    ctx.obj = Settings(db, actor, command_id, school)
 
 
 @cli.command()
@@ -239,10 +241,12 @@ def judgement_revise(ctx: click.Context, pupil: str, term_: Term, status: str, r
 @moment_options
 @click.option("--targets", "with_targets", is_flag=True,
               help="also show, per class and term, the share of approved targets that moved up a stage")
+@click.option("--school", metavar="CODE", help="in a trust ledger, this school's report (overrides the global --school)")
+@click.option("--trust", is_flag=True, help="in a trust ledger, every school's report and the trust's totals")
 @format_option
 @click.pass_context
 def report(ctx: click.Context, year: str, as_at: str | None, position: int | None, with_targets: bool,
-           fmt: str) -> None:
+           school: str | None, trust: bool, fmt: str) -> None:
     """The school's termly table: per class and term, appropriate and smaller-steps counts.
 
     \b
@@ -252,7 +256,15 @@ def report(ctx: click.Context, year: str, as_at: str | None, position: int | Non
     """
     from ledger.services import queries
 
-    ledger = _ledger(ctx)
+    if trust:
+        if school is not None or with_targets:
+            raise click.UsageError("--trust reports every school; it does not combine with --school or --targets")
+        from ledger.services.trust import trust_report
+
+        ledger = _ledger(ctx)
+        click.echo(render("trust", trust_report(ledger, lambda code: _ledger(ctx, school=code), year, as_at, position), fmt))
+        return
+    ledger = _ledger(ctx, school=school)
     result = queries.report(ledger, year, as_at, position)
     if with_targets:
         from ledger.services.learning_queries import with_target_moves

@@ -55,17 +55,20 @@ class Settings:
     db: str
     actor: str | None
     command_id: str | None
+    school: str = ""
 
-    def open(self, ctx: click.Context, create: bool = False):  # noqa: ANN201 - Ledger, imported lazily
+    def open(self, ctx: click.Context, create: bool = False, school: str | None = None):  # noqa: ANN201
         from ledger.bootstrap import open_ledger
 
-        ledger = open_ledger(self.db, actor=self.actor, command_id=self.command_id, create=create)
+        ledger = open_ledger(self.db, actor=self.actor, command_id=self.command_id, create=create,
+                             school=self.school if school is None else school)
         ctx.call_on_close(ledger.close)
         return ledger
 
 
-def open_from(ctx: click.Context, create: bool = False):  # noqa: ANN201 - Ledger, imported lazily
-    return ctx.find_object(Settings).open(ctx, create)
+def open_from(ctx: click.Context, create: bool = False, school: str | None = None):  # noqa: ANN201 - Ledger
+    """The ledger named by --db, for the school named by --school (or the one given here)."""
+    return ctx.find_object(Settings).open(ctx, create, school)
 
 
 def format_option(f: Any) -> Any:

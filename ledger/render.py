@@ -153,6 +153,33 @@ def report_csv(r: Report) -> str:
     return buf.getvalue().rstrip("\n")
 
 
+# -- trust ---------------------------------------------------------------------------------------
+def trust_json(t: Any) -> dict[str, Any]:
+    return {
+        "year": t.year, "as_at": iso(t.as_at), "position": t.position,
+        "schools": [{"school": r.school, "name": r.name, "report": report_json(r.report)} for r in t.reports],
+        "totals": _totals_json(t.totals),
+    }
+
+
+def trust_text(t: Any) -> str:
+    out = []
+    for r in t.reports:
+        out += [f"=== {r.name}" + (f" ({r.school})" if r.school else ""), report_text(r.report), ""]
+    out.append(f"Trust totals {t.year}: " + "; ".join(
+        f"{term} {c.appropriate} appropriate, {c.smaller_steps} smaller steps ({_percent(c) or 'no judgements'})"
+        for term, c in t.totals.items()))
+    return "\n".join(out)
+
+
+def trust_csv(t: Any) -> str:
+    lines = []
+    for i, r in enumerate(t.reports):
+        rows = report_csv(r.report).split("\n")
+        lines += (["school," + rows[0]] if i == 0 else []) + [f"{r.school or r.name}," + row for row in rows[1:]]
+    return "\n".join(lines)
+
+
 # -- history ---------------------------------------------------------------------------------------
 _HISTORY_COLUMNS = ("position", "recorded_at", "actor", "kind", "term", "class", "status", "reason", "supersedes_position")
 
@@ -181,6 +208,8 @@ def render(kind: str, data: Any, fmt: str, **context: Any) -> str:
     """Render a read result; ``kind`` names which (report, history, verify, rows)."""
     if kind == "report":
         return {"text": report_text, "json": lambda r: _dumps(report_json(r)), "csv": report_csv}[fmt](data)
+    if kind == "trust":
+        return {"text": trust_text, "json": lambda t: _dumps(trust_json(t)), "csv": trust_csv}[fmt](data)
     if kind == "history":
         records = [_history_record(h) for h in data]
         if fmt == "json":

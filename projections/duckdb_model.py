@@ -65,7 +65,8 @@ def _term_key(term: str) -> int:
 class _Batch:
     """Column lists for one catch-up batch, turned into Arrow tables in one go."""
 
-    def __init__(self) -> None:
+    def __init__(self, school: str = "") -> None:
+        self.school = school
         self.columns = {t: {c: [] for c, _, _ in cols} for t, cols in _TABLES.items()}
 
     def add(self, table: str, **values: Any) -> None:
@@ -80,7 +81,8 @@ class _Batch:
         self.add("log", position=e.position, recorded_at=e.recorded_at, actor=e.actor,
                  event_type=e.event_type, stream_id=e.stream_id)
         kind = e.event_type
-        if kind not in _FLATTEN:
+        # Positions are global, so the log keeps every event (as-at lookups); the facts are this school's.
+        if kind not in _FLATTEN or e.school != self.school:
             return
         d = json.loads(e.payload)
         _FLATTEN[kind](self, e, d)
@@ -122,9 +124,10 @@ _FLATTEN = {
 class DuckDbProjection:
     """Implements :class:`ledger.readmodel.ReadModel` over a DuckDB file (or memory)."""
 
-    def __init__(self, store: EventStore, path: Path | None = None) -> None:
+    def __init__(self, store: EventStore, path: Path | None = None, school: str = "") -> None:
         self.store = store
         self.path = path
+        self.school = school
         self.con = _connect(path)
         self._ensure_schema()
 
@@ -181,7 +184,7 @@ class DuckDbProjection:
         return at is not None and at.position == position and at.hash == hash_
 
     def _apply(self, events: list[StoredEvent]) -> None:
-        batch = _Batch()
+        batch = _Batch(self.school)
         for e in events:
             batch.apply(e)
         self.con.execute("BEGIN")

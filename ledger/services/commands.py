@@ -11,7 +11,7 @@ from ledger.domain.staff import Action, decide_register
 from ledger.errors import InvalidInput, StoreError
 from ledger.events import (
     ClassClosed, ClassOpened, LedgerCreated, StaffRegistered, TermDatesSet, build,
-    calendar_stream, class_stream, judgement_stream, ledger_stream, staff_stream,
+    calendar_stream, check_id, class_stream, judgement_stream, ledger_stream, staff_stream,
 )
 from ledger.services.context import Ledger
 from ledger.store.mapper import StoredEvent
@@ -25,8 +25,9 @@ def init(ledger: Ledger, *, school: str = "School", timezone: str = DEFAULT_TIME
     created = build(LedgerCreated, school=school, timezone=timezone)
     first = build(StaffRegistered, staff_id=ledger.actor, role="data-manager")
     if ledger.store.is_initialised():
-        if ledger.store.head().position > 0:
-            raise StoreError(f"{ledger.store.url} is already a ledger; nothing was changed")
+        if ledger.stream(ledger_stream())[0] > 0:
+            school = f" for school {ledger.school}" if ledger.school else ""
+            raise StoreError(f"{ledger.store.url} is already a ledger{school}; nothing was changed")
     else:
         ledger.store.create_schema()
     return ledger.append(
@@ -79,6 +80,7 @@ def record_judgement(
     class_id: str | None = None,
 ) -> list[StoredEvent]:
     ledger.authorise(Action.RECORD_JUDGEMENT)
+    pupil_id = check_id("pupil_id", pupil_id)  # a name typed by mistake is refused as one
     _, pupil = ledger.pupil(pupil_id)
     if not pupil.placements:
         raise InvalidInput(f"pupil {pupil_id} is not on the roll; import them first with 'ledger import pupils'")
@@ -96,6 +98,7 @@ def revise_judgement(
     ledger: Ledger, pupil_id: str, term: Term, status: str, reason: str | None
 ) -> list[StoredEvent]:
     ledger.authorise(Action.REVISE_JUDGEMENT)
+    pupil_id = check_id("pupil_id", pupil_id)
     version, existing = ledger.judgement(pupil_id, term)
     event = decide_revise(existing, pupil_id, term, status, reason)
     return ledger.append([ledger.write(judgement_stream(pupil_id, str(term)), version, [event])])

@@ -32,6 +32,9 @@ class Ledger:
     read_model_factory: Callable[[], ReadModel]
     actor: str | None = None
     command_id: str | None = None
+    # A trust keeps many schools in one ledger: each school's streams live under "CODE/"; the
+    # ledger's own single school has the empty code and unprefixed streams.
+    school: str = ""
     _read_model: ReadModel | None = field(default=None, init=False)
 
     # -- infrastructure --------------------------------------------------------------------
@@ -62,13 +65,19 @@ class Ledger:
         assert self.actor is not None, "authorise() before append()"
         return self.store.append(writes, actor=self.actor, command_id=command_id or self.new_command_id())
 
-    @staticmethod
-    def write(stream_id: str, version: int, events: Sequence[Event]) -> StreamWrite:
-        return StreamWrite(stream_id, version, tuple(NewEvent.from_event(e) for e in events))
+    def scoped(self, stream_id: str) -> str:
+        return f"{self.school}/{stream_id}" if self.school else stream_id
+
+    def write(self, stream_id: str, version: int, events: Sequence[Event]) -> StreamWrite:
+        return StreamWrite(self.scoped(stream_id), version, tuple(NewEvent.from_event(e) for e in events))
 
     # -- stream reads --------------------------------------------------------------------
+    def stored_stream(self, stream_id: str) -> list[StoredEvent]:
+        """One of this school's streams as stored (with actors and positions)."""
+        return self.store.read_stream(self.scoped(stream_id))
+
     def stream(self, stream_id: str) -> tuple[int, list[tuple[int, Event]]]:
-        stored = self.store.read_stream(stream_id)
+        stored = self.stored_stream(stream_id)
         return (stored[-1].stream_version if stored else 0), [(s.position, s.to_event()) for s in stored]
 
     def events_of(self, stream_id: str) -> tuple[int, list[Event]]:

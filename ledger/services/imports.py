@@ -61,7 +61,7 @@ class _Lookups:
 def finish_import(ledger: Ledger, result: ImportResult, writes: list[StreamWrite], digest: str, kind: str) -> ImportResult:
     result.written = sum(len(w.events) for w in writes)
     if writes and not result.dry_run:
-        ledger.append(writes, command_id=f"import-{kind}:{digest}")
+        ledger.append(writes, command_id=f"import-{kind}:{ledger.school}:{digest}")
     return result
 
 

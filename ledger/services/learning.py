@@ -33,7 +33,7 @@ def outcome(ledger: Ledger, outcome_id: str) -> tuple[int, OutcomeState | None]:
 
 
 def target(ledger: Ledger, target_id: str) -> tuple[int, TargetState | None]:
-    stored = ledger.store.read_stream(target_stream(target_id))
+    stored = ledger.stored_stream(target_stream(target_id))
     version = stored[-1].stream_version if stored else 0
     return version, fold_target([(s.position, s.actor, s.to_event()) for s in stored])
 

@@ -60,6 +60,14 @@ class StoredEvent:
     hash: str
 
     @property
+    def school(self) -> str:
+        """The school code a trust ledger files this event under ("" for a single-school ledger).
+
+        It is the stream's namespace, so it is covered by the hash like the rest of the stream id."""
+        head, sep, _ = self.stream_id.partition("/")
+        return head if sep else ""
+
+    @property
     def recorded_time(self) -> datetime:
         return parse_time(self.recorded_at)
 
