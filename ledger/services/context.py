@@ -14,7 +14,7 @@ from ledger.domain.classes import ClassState, fold_class
 from ledger.domain.judgements import JudgementState, fold_judgement
 from ledger.domain.pupils import PupilState, fold_pupil
 from ledger.domain.staff import Action, StaffMember, check_allowed, fold_staff
-from ledger.errors import StoreError
+from ledger.errors import Conflict, StoreError
 from ledger.events import (
     Event, LedgerCreated, TermDatesSet, calendar_stream, class_stream, judgement_stream,
     ledger_stream, pupil_stream, staff_stream,
@@ -60,6 +60,26 @@ class Ledger:
 
     def new_command_id(self) -> str:
         return self.command_id or str(uuid.uuid4())
+
+    def replay(self, *stream_ids: str) -> list[StoredEvent] | None:
+        """What this command stored the first time, when it is a retry of a command that succeeded.
+
+        A caller whose reply was lost retries with the same ``--command-id``; by then the rules
+        would refuse the write as a duplicate, so the earlier result is returned before deciding.
+        The same id used for a write to other records is refused, as the store would.
+        """
+        if not self.command_id:
+            return None
+        earlier = self.store.read_command(self.command_id)
+        if not earlier:
+            return None
+        wanted = {self.scoped(s) for s in stream_ids}
+        if {e.stream_id for e in earlier} != wanted:
+            raise Conflict(
+                f"command id {self.command_id} was already used for a different command; "
+                "use a new command id for new work"
+            )
+        return earlier
 
     def append(self, writes: Sequence[StreamWrite], command_id: str | None = None) -> list[StoredEvent]:
         assert self.actor is not None, "authorise() before append()"

@@ -64,6 +64,10 @@ class EventStore(abc.ABC):
         """One stream's events, oldest first (empty if the stream does not exist)."""
 
     @abc.abstractmethod
+    def read_command(self, command_id: str) -> list[StoredEvent]:
+        """The events a command stored, in position order (empty if it never ran)."""
+
+    @abc.abstractmethod
     def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
         """Events with position greater than ``after``, in position order."""
 

@@ -169,6 +169,13 @@ class SqlEventStore(EventStore):
         with translate_errors(self.url), self.engine.connect() as conn:
             return [StoredEvent(**row._mapping) for row in conn.execute(query)]
 
+    def read_command(self, command_id: str) -> list[StoredEvent]:
+        query = (
+            sa.select(events_table).where(events_table.c.command_id == command_id).order_by(events_table.c.position)
+        )
+        with translate_errors(self.url), self.engine.connect() as conn:
+            return [StoredEvent(**row._mapping) for row in conn.execute(query)]
+
     def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
         remaining = limit
         while remaining is None or remaining > 0:
