@@ -14,8 +14,11 @@ import click
 from ledger.cli_support import TERM, LedgerGroup, Settings, format_option, moment_options
 from ledger.cli_support import open_from as _ledger
 from ledger.cli_learning import register as register_learning
+from ledger.cli_leadership import register as register_leadership
+from ledger.cli_exchange import YEAR, check_report_options, emit_report, import_file_options, report_export_options
+from ledger.cli_exchange import register as register_exchange
 from ledger.domain.calendar import Term
-from ledger.events import ROLES, STATUSES
+from ledger.vocab import ROLES, STATUSES
 from ledger.render import render
 
 
@@ -145,14 +148,15 @@ def term_set(ctx: click.Context, term_: Term, start: Any, end: Any) -> None:
 
 @cli.group(name="import")
 def import_() -> None:
-    """Imports from CSV: all or nothing, every bad row reported as FILE:LINE."""
+    """Imports from CSV or XLSX: all or nothing, every bad row reported as FILE:LINE (FILE!SHEET:ROW)."""
 
 
 @import_.command("pupils")
 @click.argument("file", type=click.Path(path_type=Path))
+@import_file_options
 @click.option("--dry-run", is_flag=True, help="check the file and say what would be written; write nothing")
 @click.pass_context
-def import_pupils(ctx: click.Context, file: Path, dry_run: bool) -> None:
+def import_pupils(ctx: click.Context, file: Path, dry_run: bool, sheet: str | None) -> None:
     """Enrolments, class moves and leavings: columns pupil_id,class,enrolled_on[,left_on].
 
     One row per placement. Several rows for a pupil in date order are class moves (a row whose
@@ -164,16 +168,18 @@ def import_pupils(ctx: click.Context, file: Path, dry_run: bool) -> None:
     """
     from ledger.services import imports
 
-    click.echo(imports.import_pupils(_ledger(ctx), file, dry_run=dry_run).summary)
+    click.echo(imports.import_pupils(_ledger(ctx), file, dry_run=dry_run, sheet=sheet).summary)
 
 
 @import_.command("judgements")
 @click.argument("file", type=click.Path(path_type=Path))
+@import_file_options
 @click.option("--revise", is_flag=True, help="record rows that change an existing judgement as revisions")
 @click.option("--reason", help="with --revise: why the judgements changed")
 @click.option("--dry-run", is_flag=True, help="check the file and say what would be written; write nothing")
 @click.pass_context
-def import_judgements(ctx: click.Context, file: Path, revise: bool, reason: str | None, dry_run: bool) -> None:
+def import_judgements(ctx: click.Context, file: Path, revise: bool, reason: str | None, dry_run: bool,
+                      sheet: str | None) -> None:
     """Termly judgements: columns pupil_id,class,term,status,reason.
 
     \b
@@ -187,7 +193,8 @@ def import_judgements(ctx: click.Context, file: Path, revise: bool, reason: str 
         raise click.UsageError("--reason goes with --revise")
     if revise and reason is None:
         raise click.UsageError("--revise needs --reason TEXT")
-    result = imports.import_judgements(_ledger(ctx), file, revise_reason=reason if revise else None, dry_run=dry_run)
+    result = imports.import_judgements(_ledger(ctx), file, revise_reason=reason if revise else None, dry_run=dry_run,
+                                       sheet=sheet)
     click.echo(result.summary)
 
 
@@ -237,25 +244,27 @@ def judgement_revise(ctx: click.Context, pupil: str, term_: Term, status: str, r
 
 
 @cli.command()
-@click.option("--year", required=True, help="academic year, e.g. 2023-24")
+@click.option("--year", required=True, type=YEAR, help="academic year, e.g. 2023-24")
 @moment_options
 @click.option("--targets", "with_targets", is_flag=True,
               help="also show, per class and term, the share of approved targets that moved up a stage")
 @click.option("--school", metavar="CODE", help="in a trust ledger, this school's report (overrides the global --school)")
 @click.option("--trust", is_flag=True, help="in a trust ledger, every school's report and the trust's totals")
-@format_option
+@report_export_options
 @click.pass_context
 def report(ctx: click.Context, year: str, as_at: str | None, position: int | None, with_targets: bool,
-           school: str | None, trust: bool, fmt: str) -> None:
+           school: str | None, trust: bool, fmt: str, output: Path | None, suppress_below: int | None) -> None:
     """The school's termly table: per class and term, appropriate and smaller-steps counts.
 
     \b
     Example:
       ledger report --year 2023-24
       ledger report --year 2023-24 --as-at 2024-03-28 --format json
+      ledger report --year 2023-24 --format xlsx --output governors.xlsx --suppress-below 5
     """
     from ledger.services import queries
 
+    check_report_options(fmt, output, suppress_below, with_targets, trust)
     if trust:
         if school is not None or with_targets:
             raise click.UsageError("--trust reports every school; it does not combine with --school or --targets")
@@ -270,7 +279,7 @@ def report(ctx: click.Context, year: str, as_at: str | None, position: int | Non
         from ledger.services.learning_queries import with_target_moves
 
         result = with_target_moves(ledger, result)
-    click.echo(render("report", result, fmt))
+    emit_report(result, fmt, output, suppress_below)
 
 
 @cli.command()
@@ -325,6 +334,8 @@ def copy(ctx: click.Context, to: str) -> None:
 
 
 register_learning(cli)
+register_leadership(cli)
+register_exchange(cli)
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from ledger.cli_support import TERM, format_option, moment_options, open_from
+from ledger.cli_exchange import import_file_options
 from ledger.domain.calendar import Term
-from ledger.learning_events import AREAS
+from ledger.vocab import AREAS
 from ledger.render import render
 
 NO_NAMES = "No names or dates of birth: pupils are known only by their pseudonymous id."
@@ -229,14 +230,15 @@ def stage_record(ctx: click.Context, target_id: str, stage_name: str, achieved_o
 
 
 def _import_command(kind: str, columns: str, service: str) -> click.Command:
-    @click.command(kind, help=f"{kind.capitalize()} from CSV: columns {columns}.\n\n\b\nExample:\n  ledger --actor ID import {kind} {kind}.csv")
+    @click.command(kind, help=f"{kind.capitalize()} from CSV or XLSX: columns {columns}.\n\n\b\nExample:\n  ledger --actor ID import {kind} {kind}.csv")
     @click.argument("file", type=click.Path(path_type=Path))
+    @import_file_options
     @click.option("--dry-run", is_flag=True, help="check the file and say what would be written; write nothing")
     @click.pass_context
-    def command(ctx: click.Context, file: Path, dry_run: bool) -> None:
+    def command(ctx: click.Context, file: Path, dry_run: bool, sheet: str | None) -> None:
         from ledger.services import learning_imports
 
-        click.echo(getattr(learning_imports, service)(open_from(ctx), file, dry_run=dry_run).summary)
+        click.echo(getattr(learning_imports, service)(open_from(ctx), file, dry_run=dry_run, sheet=sheet).summary)
 
     return command
 

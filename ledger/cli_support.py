@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
-from ledger.domain.calendar import Term
+from ledger.domain.calendar import Term, parse_instant
 from ledger.errors import InvalidInput, LedgerError
 from ledger.render import FORMATS
 
@@ -23,7 +24,9 @@ class LedgerGroup(click.Group):
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            # One line per problem: click spreads some messages (a missing Choice option lists its
+            # choices) over several tab-indented lines.
+            click.echo(f"Error: {' '.join(exc.format_message().split())}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Error: aborted", err=True)
@@ -76,7 +79,29 @@ def format_option(f: Any) -> Any:
                         help="text for people; json or csv for scripts")(f)
 
 
+class MomentType(click.ParamType):
+    """``--as-at``: checked here (a bad spelling is a command-line error, exit 2), kept as text for
+    the service, which reads it in the ledger's own time zone."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        try:
+            parse_instant(str(value), ZoneInfo("UTC"))
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
+
+
+def _one_moment(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    other = "position" if param.name == "as_at" else "as_at"
+    if value is not None and ctx.params.get(other) is not None:
+        raise click.UsageError("give --as-at or --position, not both", ctx)
+    return value
+
+
 def moment_options(f: Any) -> Any:
-    f = click.option("--position", type=click.IntRange(min=0), help="as the ledger stood at this log position")(f)
-    return click.option("--as-at", "as_at", metavar="WHEN",
+    f = click.option("--position", type=click.IntRange(min=0), callback=_one_moment,
+                     help="as the ledger stood at this log position")(f)
+    return click.option("--as-at", "as_at", metavar="WHEN", type=MomentType(), callback=_one_moment,
                         help="as the ledger stood then: ISO date-time or date (end of that day, local time)")(f)

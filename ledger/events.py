@@ -36,8 +36,7 @@ TermText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}/T[123]$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 Role = Literal["teacher", "line-manager", "ks-lead", "deputy-head", "head", "data-manager"]
 Status = Literal["appropriate", "smaller-steps"]
-ROLES: tuple[str, ...] = ("teacher", "line-manager", "ks-lead", "deputy-head", "head", "data-manager")
-STATUSES: tuple[str, ...] = ("appropriate", "smaller-steps")
+from ledger.vocab import ROLES, STATUSES  # noqa: E402,F401 - pydantic-free, for the CLI; re-exported here
 
 
 class Event(BaseModel):

@@ -18,13 +18,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 StageName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
-AREAS: dict[str, str] = {
-    "communication-interaction": "Communication and interaction",
-    "cognition-learning": "Cognition and learning",
-    "semh": "Social, emotional and mental health",
-    "sensory-physical": "Sensory and/or physical",
-    "preparation-adulthood": "Preparation for adulthood",
-}
+from ledger.vocab import AREAS  # noqa: E402,F401 - pydantic-free, for the CLI; re-exported here
 Area = Literal["communication-interaction", "cognition-learning", "semh", "sensory-physical", "preparation-adulthood"]
 
 

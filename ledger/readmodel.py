@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ledger.leadership_views import AuditEntry, ClassChange, JudgementChange, LearningChange, ReasonGroup
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ class Report:
     totals: dict[str, Counts]
     # (class id, "T1") -> (targets that moved up a stage, approved targets); only with --targets
     target_moves: dict[tuple[str, str], tuple[int, int]] | None = None
+    # "events" (counted from pupil-level judgements) or "aggregate" (the school's historic table,
+    # imported with 'ledger import figures'); ``note`` says so in words for aggregate years.
+    source: str = "events"
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,33 @@ class ReadModel(Protocol):
 
     def term_dates(self, position: int, year_start: int) -> dict[int, tuple[date, date]]:
         """Term number to its first and last day."""
+
+    # -- leadership queries (shapes in ledger/leadership_views.py) --------------------------------
+    def judgement_changes(self, lo: int, hi: int, year_start: int | None = None) -> list["JudgementChange"]:
+        """Judgement events at positions lo..hi, each with the judgement it replaced."""
+
+    def learning_changes(self, lo: int, hi: int) -> list["LearningChange"]:
+        """Stage, target and outcome events at positions lo..hi."""
+
+    def class_changes(self, lo: int, hi: int) -> list["ClassChange"]:
+        """Classes opened or closed at positions lo..hi."""
+
+    def audit(self, actor: str | None = None, since: datetime | None = None, until: datetime | None = None,
+              event_types: list[str] | None = None) -> list["AuditEntry"]:
+        """The whole log, oldest first, filtered (times inclusive)."""
+
+    def actors(self) -> set[str]:
+        """Everyone who wrote to the ledger or was registered as staff."""
+
+    def years(self, position: int) -> list[int]:
+        """First calendar year of every academic year with judgements or figures at ``position``."""
+
+    def smaller_steps(self, position: int, year_start: int, term_n: int, class_id: str | None = None
+                      ) -> list["ReasonGroup"]:
+        """Pupils whose judgement in force for the term is smaller steps, grouped by reason."""
+
+    def class_phases(self, position: int) -> dict[str, str]:
+        """Every class opened at ``position`` (in the order opened) with its phase."""
 
     def close(self) -> None:
         """Release the projection file."""

@@ -86,6 +86,8 @@ def report_json(r: Report) -> dict[str, Any]:
             for p in r.phases
         ],
         "totals": _totals_json(r.totals),
+        "source": r.source,  # "events" (pupil-level judgements) or "aggregate" (the school's historic table)
+        **({"note": r.note} if r.note else {}),
     }
 
 
@@ -101,7 +103,7 @@ def report_text(r: Report) -> str:
     terms = list(r.totals)
     w = 14
     out = [f"EHCP progress {r.year}: pupils making appropriate progress (App) and smaller steps of progress (SS)",
-           f"as at {iso(r.as_at)} (ledger position {r.position})", ""]
+           f"as at {iso(r.as_at)} (ledger position {r.position})", *([r.note] if r.note else []), ""]
     if not r.phases:
         out.append(f"No classes were open in {r.year} as the ledger stood then.")
         return "\n".join(out)
@@ -223,6 +225,10 @@ def render(kind: str, data: Any, fmt: str, **context: Any) -> str:
         if fmt == "csv":
             return _csv(("intact", "events"), [{"intact": "true", "events": data}])
         return f"ledger intact: {data} events, hash chain verified"
+    from ledger.render_leadership import RENDERERS as LEADERSHIP  # changes, compare, trend, audit...
+
+    if kind in LEADERSHIP:
+        return LEADERSHIP[kind][fmt](data)
     from ledger.render_learning import RENDERERS  # here, not at the top: it imports this module
 
     return RENDERERS[kind][fmt](data)

@@ -93,8 +93,12 @@ def pupil_text(p: PupilPage) -> str:
         out.append(f"  {t.target_id} [{t.outcome_id}, {t.framework_id}, {', '.join(t.terms)}; {state}]")
         out.append(f"    {t.description}")
         out.append(f"    current stage: {t.current_stage or 'none recorded'}")
+        previous: int | None = None
         for s in t.stages:
-            why = f" (regression: {s.reason})" if s.reason else ""
+            # A reason may come with any stage; only a step below the one before is a regression.
+            kind = "regression" if previous is not None and s.stage_index < previous else "reason"
+            why = f" ({kind}: {s.reason})" if s.reason else ""
+            previous = s.stage_index
             out.append(f"      {s.achieved_on}  {s.stage:<24} {s.note}{why}  [{s.actor}, position {s.position}]")
     if not p.targets:
         out.append("  none recorded")

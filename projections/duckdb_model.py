@@ -17,20 +17,23 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ledger.leadership_views import AuditEntry, ClassChange, JudgementChange, LearningChange, ReasonGroup
+from ledger.errors import TamperingFound
 from ledger.readmodel import HistoryRow, JudgementView, OutcomeView, Report, TargetView, TermProgress
 from ledger.store.base import EventStore
 from ledger.store.chain import GENESIS
 from ledger.store.mapper import StoredEvent, format_time, parse_time
-from projections import learning_sql, learning_tables, report_sql
+from projections import figures_tables, leadership_sql, learning_sql, learning_tables, report_sql
 
-PROJECTION_VERSION = "2"
+PROJECTION_VERSION = "4"  # 3: log keeps command_id and payload (for ledger audit); 4: historic_figures
 BATCH = 50_000
 
 _TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
     "log": [
         ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
         ("actor", "VARCHAR", pa.string()), ("event_type", "VARCHAR", pa.string()),
-        ("stream_id", "VARCHAR", pa.string()),
+        ("stream_id", "VARCHAR", pa.string()), ("command_id", "VARCHAR", pa.string()),
+        ("payload", "VARCHAR", pa.string()),
     ],
     "classes": [
         ("position", "BIGINT", pa.int64()), ("class_id", "VARCHAR", pa.string()),
@@ -55,6 +58,7 @@ _TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
         ("start_date", "DATE", pa.date32()), ("end_date", "DATE", pa.date32()),
     ],
     **learning_tables.TABLES,
+    **figures_tables.TABLES,
 }
 
 
@@ -79,17 +83,21 @@ class _Batch:
 
     def apply(self, e: StoredEvent) -> None:
         self.add("log", position=e.position, recorded_at=e.recorded_at, actor=e.actor,
-                 event_type=e.event_type, stream_id=e.stream_id)
+                 event_type=e.event_type, stream_id=e.stream_id, command_id=e.command_id, payload=e.payload)
         kind = e.event_type
         # Positions are global, so the log keeps every event (as-at lookups); the facts are this school's.
         if kind not in _FLATTEN or e.school != self.school:
             return
-        d = json.loads(e.payload)
-        _FLATTEN[kind](self, e, d)
+        try:
+            _FLATTEN[kind](self, e, json.loads(e.payload))
+        except (ValueError, KeyError, TypeError, IndexError):
+            # The store validated this payload on the way in, so a payload that no longer parses
+            # was changed behind its back.
+            raise TamperingFound(e.position, "payload is not the event that was stored; run 'ledger verify'") from None
 
 
 def _date(text: str) -> Any:
-    return datetime.strptime(text, "%Y-%m-%d").date()
+    return date.fromisoformat(text)  # the stored payload's YYYY-MM-DD; a tenth of strptime's cost
 
 
 def _judgement(kind: str):  # noqa: ANN202 - tiny factory
@@ -118,6 +126,7 @@ _FLATTEN = {
     "TermDatesSet": lambda b, e, d: b.add("term_dates", position=e.position, term_key=_term_key(d["term"]),
                                           start_date=_date(d["start"]), end_date=_date(d["end"])),
     **learning_tables.FLATTEN,
+    **figures_tables.FLATTEN,
 }
 
 
@@ -252,6 +261,34 @@ class DuckDbProjection:
 
     def term_dates(self, position: int, year_start: int) -> dict[int, tuple[date, date]]:
         return report_sql.term_dates(self.con, position, year_start)
+
+    # -- leadership queries (projections/leadership_sql.py) ------------------------------------
+    def judgement_changes(self, lo: int, hi: int, year_start: int | None = None) -> list[JudgementChange]:
+        return leadership_sql.judgement_changes(self.con, lo, hi, year_start)
+
+    def learning_changes(self, lo: int, hi: int) -> list[LearningChange]:
+        return leadership_sql.learning_changes(self.con, lo, hi)
+
+    def class_changes(self, lo: int, hi: int) -> list[ClassChange]:
+        return leadership_sql.class_changes(self.con, lo, hi)
+
+    def audit(self, actor: str | None = None, since: datetime | None = None, until: datetime | None = None,
+              event_types: list[str] | None = None) -> list[AuditEntry]:
+        return leadership_sql.audit(self.con, actor, since and format_time(since), until and format_time(until),
+                                    event_types)
+
+    def actors(self) -> set[str]:
+        return leadership_sql.actors(self.con)
+
+    def years(self, position: int) -> list[int]:
+        return leadership_sql.years(self.con, position)
+
+    def smaller_steps(self, position: int, year_start: int, term_n: int, class_id: str | None = None
+                      ) -> list[ReasonGroup]:
+        return leadership_sql.smaller_steps(self.con, position, year_start, term_n, class_id)
+
+    def class_phases(self, position: int) -> dict[str, str]:
+        return leadership_sql.class_phases(self.con, position)
 
 
 def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:

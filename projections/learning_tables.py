@@ -7,7 +7,7 @@ question can be asked "as the ledger stood at position p".
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -75,7 +75,7 @@ def _target(kind: str):  # noqa: ANN202 - small factory
 def _stage(b: Batch, e: Any, d: dict[str, Any]) -> None:
     b.add("stages", position=e.position, recorded_at=e.recorded_at, actor=e.actor, target_id=d["target_id"],
           pupil_id=d["pupil_id"], stage=d["stage"], stage_index=d["stage_index"],
-          achieved_on=datetime.strptime(d["achieved_on"], "%Y-%m-%d").date(), note=d.get("note"),
+          achieved_on=date.fromisoformat(d["achieved_on"]), note=d.get("note"),
           reason=d.get("reason"))
 
 

@@ -9,6 +9,7 @@ import duckdb
 
 from ledger.domain.calendar import Term
 from ledger.readmodel import Cell, ClassRow, Counts, PhaseBlock, Report
+from projections import figures_sql
 
 _TERM_DATES = """
 SELECT term_key, start_date, end_date FROM term_dates
@@ -98,6 +99,9 @@ def term_dates(con: duckdb.DuckDBPyConnection, position: int, year_start: int) -
 def build_report(
     con: duckdb.DuckDBPyConnection, year_start: int, position: int, as_at: datetime, tz_name: str
 ) -> Report:
+    aggregate = figures_sql.build_report(con, year_start, position, as_at)
+    if aggregate is not None:  # a year kept as the school's historic aggregate figures
+        return aggregate
     params = {"p": position, "y": year_start}
     dates = term_dates(con, position, year_start)
     today = as_at.astimezone(ZoneInfo(tz_name)).date()
@@ -107,22 +111,34 @@ def build_report(
     counts = {(c, n): (a, s) for c, n, a, s in con.execute(_COUNTS, params).fetchall()}
     unjudged = {(c, n): u for c, n, u in con.execute(_UNJUDGED, {**params, **refs}).fetchall()}
 
+    # Plain ints summed per phase and term, Counts made once at the end: a school of a thousand
+    # classes would otherwise build tens of thousands of frozen dataclasses per report.
+    keyed = [(t.label, t.key, t.number) for t in terms]
+    not_open = Cell("not_open")  # frozen: one instance serves every cell that is not open
     phases: dict[str, PhaseBlock] = {}
-    school = {t.label: Counts() for t in terms}
+    sums: dict[str, dict[str, list[int]]] = {}
     for class_id, phase, mark, _opened, from_key, closed_key in classes:
         cells: dict[str, Cell] = {}
-        block = phases.setdefault(phase, PhaseBlock(phase, [], {t.label: Counts() for t in terms}))
-        for term in terms:
-            if not (from_key <= term.key and (closed_key is None or term.key <= closed_key)):
-                cells[term.label] = Cell("not_open")
+        if phase not in phases:
+            phases[phase] = PhaseBlock(phase, [], {})
+            sums[phase] = {label: [0, 0] for label, _, _ in keyed}
+        phase_sums = sums[phase]
+        for label, key, number in keyed:
+            if not (from_key <= key and (closed_key is None or key <= closed_key)):
+                cells[label] = not_open
                 continue
-            a, s = counts.get((class_id, term.number), (0, 0))
-            left = unjudged.get((class_id, term.number), 0)
-            cells[term.label] = Cell("recorded" if a + s else "not_recorded", a, s, left)
-            block.totals[term.label] += Counts(a, s)
-            school[term.label] += Counts(a, s)
-        label = f"{class_id} ({mark})" if mark else class_id
-        block.classes.append(ClassRow(class_id, label, cells))
+            a, s = counts.get((class_id, number), (0, 0))
+            left = unjudged.get((class_id, number), 0)
+            cells[label] = Cell("recorded" if a + s else "not_recorded", a, s, left)
+            phase_sums[label][0] += a
+            phase_sums[label][1] += s
+        row_label = f"{class_id} ({mark})" if mark else class_id
+        phases[phase].classes.append(ClassRow(class_id, row_label, cells))
+    school = {label: Counts() for label, _, _ in keyed}
+    for phase, block in phases.items():
+        for label, (a, s) in sums[phase].items():
+            block.totals[label] = Counts(a, s)
+            school[label] += block.totals[label]
     return Report(
         year=f"{year_start}-{(year_start + 1) % 100:02d}",
         as_at=as_at, position=position, phases=list(phases.values()), totals=school,

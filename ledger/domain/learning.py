@@ -26,13 +26,17 @@ class Framework:
     builtin: bool = False
 
     def stage_index(self, stage: str) -> int:
-        """A stage by name (any case) or by its 1-based number on the scale."""
+        """A stage by name (any case) or by its 1-based number on the scale.
+
+        On a school's scale whose stages are themselves numbers (0, 1, 2, 3) a number is only ever
+        a stage's name: '1' is the stage called 1, never the first stage, and '4' is no stage."""
         text = stage.strip()
-        if text.isdigit() and 1 <= int(text) <= len(self.stages):
-            return int(text) - 1
         for i, name in enumerate(self.stages):
             if name.casefold() == text.casefold():
                 return i
+        numbered = any(name.strip().isdigit() for name in self.stages)
+        if text.isdigit() and not numbered and 1 <= int(text) <= len(self.stages):
+            return int(text) - 1
         raise InvalidInput(
             f"'{stage}' is not a stage of framework {self.framework_id}; use one of: {', '.join(self.stages)}"
         )

@@ -20,6 +20,7 @@ class Action(Enum):
     CHANGE_TARGETS = "revise or withdraw targets"
     APPROVE_TARGETS = "approve targets"
     RECORD_STAGES = "record stages on a learning record"
+    RECORD_FIGURES = "import the school's historic aggregate figures"
     COPY_LEDGER = "copy the whole ledger to another database"
 
 
@@ -36,6 +37,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     # ...and Key Stage leads (or senior leaders) approve them, never the person who set them.
     Action.APPROVE_TARGETS: frozenset({"ks-lead", "deputy-head", "head"}),
     Action.RECORD_STAGES: frozenset({"teacher", "line-manager", "ks-lead", "deputy-head", "head", "data-manager"}),
+    Action.RECORD_FIGURES: frozenset({"data-manager", "head", "deputy-head"}),
     Action.COPY_LEDGER: frozenset({"data-manager", "head"}),
 }
 

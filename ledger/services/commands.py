@@ -6,6 +6,7 @@ from datetime import date
 
 from ledger.domain.calendar import DEFAULT_TIMEZONE, Term, zone
 from ledger.domain.classes import decide_close, decide_open, normalise_phase
+from ledger.domain.figures import refuse_if_aggregate
 from ledger.domain.judgements import decide_record, decide_revise, judged_class
 from ledger.domain.staff import Action, decide_register
 from ledger.errors import InvalidInput, StoreError
@@ -13,6 +14,7 @@ from ledger.events import (
     ClassClosed, ClassOpened, LedgerCreated, StaffRegistered, TermDatesSet, build,
     calendar_stream, check_id, class_stream, judgement_stream, ledger_stream, staff_stream,
 )
+from ledger.figures_events import figures_stream
 from ledger.services.context import Ledger
 from ledger.store.mapper import StoredEvent
 
@@ -38,6 +40,8 @@ def init(ledger: Ledger, *, school: str = "School", timezone: str = DEFAULT_TIME
 def add_staff(ledger: Ledger, staff_id: str, role: str) -> list[StoredEvent]:
     ledger.authorise(Action.ADD_STAFF)
     event = build(StaffRegistered, staff_id=staff_id, role=role)
+    if (done := ledger.replay(staff_stream(event.staff_id))) is not None:
+        return done
     version, existing = ledger.staff(event.staff_id)
     decide_register(existing, event.staff_id, role)
     return ledger.append([ledger.write(staff_stream(event.staff_id), version, [event])])
@@ -52,6 +56,8 @@ def open_class(
         ClassOpened, class_id=class_id, phase=normalise_phase(phase),
         mark=(mark or "").strip() or None, from_term=str(term),
     )
+    if (done := ledger.replay(class_stream(event.class_id))) is not None:
+        return done
     version, existing = ledger.klass(event.class_id)
     decide_open(existing, event.class_id)
     return ledger.append([ledger.write(class_stream(event.class_id), version, [event])])
@@ -59,6 +65,8 @@ def open_class(
 
 def close_class(ledger: Ledger, class_id: str, after: Term) -> list[StoredEvent]:
     ledger.authorise(Action.MANAGE_SCHOOL)
+    if (done := ledger.replay(class_stream(class_id))) is not None:
+        return done
     version, existing = ledger.klass(class_id)
     decide_close(existing, class_id, after)
     event = build(ClassClosed, class_id=class_id, after_term=str(after))
@@ -81,6 +89,9 @@ def record_judgement(
 ) -> list[StoredEvent]:
     ledger.authorise(Action.RECORD_JUDGEMENT)
     pupil_id = check_id("pupil_id", pupil_id)  # a name typed by mistake is refused as one
+    if (done := ledger.replay(judgement_stream(pupil_id, str(term)))) is not None:
+        return done
+    refuse_if_aggregate(term.year, ledger.stream(figures_stream(str(term.year)))[0])
     _, pupil = ledger.pupil(pupil_id)
     if not pupil.placements:
         raise InvalidInput(f"pupil {pupil_id} is not on the roll; import them first with 'ledger import pupils'")
@@ -99,6 +110,8 @@ def revise_judgement(
 ) -> list[StoredEvent]:
     ledger.authorise(Action.REVISE_JUDGEMENT)
     pupil_id = check_id("pupil_id", pupil_id)
+    if (done := ledger.replay(judgement_stream(pupil_id, str(term)))) is not None:
+        return done
     version, existing = ledger.judgement(pupil_id, term)
     event = decide_revise(existing, pupil_id, term, status, reason)
     return ledger.append([ledger.write(judgement_stream(pupil_id, str(term)), version, [event])])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -36,6 +37,7 @@ class Ledger:
     # ledger's own single school has the empty code and unprefixed streams.
     school: str = ""
     _read_model: ReadModel | None = field(default=None, init=False)
+    _preloaded: dict[str, list[StoredEvent]] | None = field(default=None, init=False)
 
     # -- infrastructure --------------------------------------------------------------------
     def require_initialised(self) -> None:
@@ -92,9 +94,25 @@ class Ledger:
         return StreamWrite(self.scoped(stream_id), version, tuple(NewEvent.from_event(e) for e in events))
 
     # -- stream reads --------------------------------------------------------------------
+    @contextmanager
+    def preloaded(self, stream_ids: Iterable[str]) -> Iterator[None]:
+        """Read these streams in a few queries (``store.read_streams``) and serve them from memory
+        until the block ends: a bulk command (an import) decides on thousands of streams and writes
+        them in one append at the end, so it needs no round trip per stream. The versions read here
+        are still checked by that append, so a concurrent writer gets ``Conflict`` as before."""
+        scoped = [self.scoped(s) for s in stream_ids]
+        self._preloaded = self.store.read_streams(scoped) if scoped else {}
+        try:
+            yield
+        finally:
+            self._preloaded = None
+
     def stored_stream(self, stream_id: str) -> list[StoredEvent]:
         """One of this school's streams as stored (with actors and positions)."""
-        return self.store.read_stream(self.scoped(stream_id))
+        scoped = self.scoped(stream_id)
+        if self._preloaded is not None and scoped in self._preloaded:
+            return self._preloaded[scoped]
+        return self.store.read_stream(scoped)
 
     def stream(self, stream_id: str) -> tuple[int, list[tuple[int, Event]]]:
         stored = self.stored_stream(stream_id)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 from ledger.domain.calendar import AcademicYear, Calendar, Term, parse_date
 from ledger.domain.classes import ClassState, require_open
+from ledger.domain.figures import aggregate_refusal
 from ledger.domain.judgements import JudgementState, check_status, decide_record, decide_revise, judged_class
 from ledger.domain.pupils import PlacementRow, PupilState, plan_placements
 from ledger.domain.staff import Action
 from ledger.errors import ImportRefused, InvalidInput, LedgerError
-from ledger.events import Event, check_id, judgement_stream, pupil_stream
+from ledger.events import Event, check_id, class_stream, judgement_stream, pupil_stream
+from ledger.figures_events import figures_stream
 from ledger.services.context import Ledger
-from ledger.services.tabular import Row, read_table
+from ledger.services.tabular import Row, read_table, tracked
 from ledger.store.base import StreamWrite
 
 
@@ -43,6 +47,13 @@ class _Lookups:
         self.ledger = ledger
         self._classes: dict[str, ClassState | None] = {}
         self._calendars: dict[int, Calendar] = {}
+        self._figures: dict[int, bool] = {}
+
+    def read_classes(self, class_ids: Iterable[str]) -> None:
+        """Read every class the rows name in a few queries up front (``klass`` then needs none)."""
+        missing = [c for c in dict.fromkeys(class_ids) if c not in self._classes]
+        with self.ledger.preloaded(class_stream(c) for c in missing):
+            self._classes.update({c: self.ledger.klass(c)[1] for c in missing})
 
     def klass(self, class_id: str) -> ClassState | None:
         if class_id not in self._classes:
@@ -54,6 +65,11 @@ class _Lookups:
             self._calendars[year.start_year] = self.ledger.calendar(year)[1]
         return self._calendars[year.start_year]
 
+    def has_figures(self, year: AcademicYear) -> bool:
+        if year.start_year not in self._figures:
+            self._figures[year.start_year] = self.ledger.stream(figures_stream(str(year)))[0] > 0
+        return self._figures[year.start_year]
+
     def term_of(self, day: date) -> Term:
         return self.calendar(AcademicYear.containing(day)).term_on(day)
 
@@ -61,17 +77,23 @@ class _Lookups:
 def finish_import(ledger: Ledger, result: ImportResult, writes: list[StreamWrite], digest: str, kind: str) -> ImportResult:
     result.written = sum(len(w.events) for w in writes)
     if writes and not result.dry_run:
-        ledger.append(writes, command_id=f"import-{kind}:{ledger.school}:{digest}")
+        # The id names the file and what it writes now: a retry after a lost reply is recognised,
+        # and the same file imported again after the ledger changed is a new command, not a clash.
+        planned = hashlib.sha256(
+            "\n".join(f"{w.stream_id}:{w.expected_version}:{e.payload}" for w in writes for e in w.events).encode()
+        ).hexdigest()[:16]
+        ledger.append(writes, command_id=f"import-{kind}:{ledger.school}:{digest[:32]}:{planned}")
     return result
 
 
-def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False) -> ImportResult:
+def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: str | None = None) -> ImportResult:
     ledger.authorise(Action.MANAGE_SCHOOL)
-    rows, digest = read_table(path, ("pupil_id", "class", "enrolled_on"), ("left_on",))
+    rows, digest = read_table(path, ("pupil_id", "class", "enrolled_on"), ("left_on",), sheet=sheet)
     look = _Lookups(ledger)
+    look.read_classes(row.get("class") for row in rows)
     problems: list[str] = []
     by_pupil: dict[str, list[tuple[Row, PlacementRow]]] = defaultdict(list)
-    for row in rows:
+    for row in tracked(rows):
         try:
             pupil_id = check_id("pupil_id", row.get("pupil_id"))
             class_id = row.get("class")
@@ -85,9 +107,11 @@ def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False) -> Impor
             problems.append(f"{row.where}: {exc}")
     result = ImportResult(str(path), len(rows), dry_run=dry_run)
     writes: list[StreamWrite] = []
+    with ledger.preloaded(pupil_stream(p) for p in by_pupil):  # one query per 500 pupils, not one each
+        known = {p: ledger.pupil(p) for p in by_pupil}
     for pupil_id, placed in by_pupil.items():
         placed.sort(key=lambda rp: rp[1].start)
-        version, state = ledger.pupil(pupil_id)
+        version, state = known[pupil_id]
         new: list[Event] = []
         for i, (row, placement) in enumerate(placed):
             following = placed[i + 1][1] if i + 1 < len(placed) else None
@@ -108,22 +132,28 @@ def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False) -> Impor
 
 
 def import_judgements(
-    ledger: Ledger, path: Path, *, revise_reason: str | None = None, dry_run: bool = False
+    ledger: Ledger, path: Path, *, revise_reason: str | None = None, dry_run: bool = False, sheet: str | None = None
 ) -> ImportResult:
     ledger.authorise(Action.RECORD_JUDGEMENT)
     if revise_reason is not None:
         ledger.authorise(Action.REVISE_JUDGEMENT)
         if len(revise_reason.strip()) < 3:
             raise InvalidInput("--revise needs --reason TEXT (at least 3 characters): why the judgements changed")
-    rows, digest = read_table(path, ("pupil_id", "class", "term", "status", "reason"))
+    rows, digest = read_table(path, ("pupil_id", "class", "term", "status", "reason"), sheet=sheet)
     look = _Lookups(ledger)
+    look.read_classes(row.get("class") for row in rows)
     pupils: dict[str, PupilState] = {}
     problems: list[str] = []
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     writes: list[StreamWrite] = []
     result = ImportResult(str(path), len(rows), dry_run=dry_run)
     today = ledger.today()
-    for row in rows:
+    aggregate_years: set[AcademicYear] = set()
+    keys = _row_keys(rows)  # read every stream the rows name in a few queries, not one per row
+    with ledger.preloaded([*{pupil_stream(p) for p, _ in keys}, *(judgement_stream(p, str(t)) for p, t in keys)]):
+        pupils.update({p: ledger.pupil(p)[1] for p in {p for p, _ in keys}})
+        judged = {(p, str(t)): ledger.judgement(p, t) for p, t in keys}
+    for row in tracked(rows):
         try:
             pupil_id, class_id = check_id("pupil_id", row.get("pupil_id")), row.get("class")
             term = Term.parse(row.get("term"))
@@ -135,11 +165,16 @@ def import_judgements(
                     raise InvalidInput(f"pupil {pupil_id} has another row for {term} at {seen[key][0]} with a different status")
                 continue
             seen[key] = (row.where, status)
+            if look.has_figures(term.year):  # the year is kept as the school's aggregate figures
+                if term.year not in aggregate_years:
+                    aggregate_years.add(term.year)
+                    raise aggregate_refusal(term.year, also=" (this row and every other row for that year)")
+                continue
             if pupil_id not in pupils:
                 pupils[pupil_id] = ledger.pupil(pupil_id)[1]
             dates = look.calendar(term.year).dates(term)
             judged_class(pupils[pupil_id], term, dates, class_id, look.klass(class_id))
-            version, existing = ledger.judgement(pupil_id, term)
+            version, existing = judged[key] if key in judged else ledger.judgement(pupil_id, term)
             event = _judgement_event(existing, pupil_id, term, dates[0], today, class_id, status, reason, revise_reason)
             if event is not None:
                 result.kinds[event.type_name] += 1
@@ -148,7 +183,20 @@ def import_judgements(
             problems.append(f"{row.where}: {exc}")
     if problems:
         raise ImportRefused(str(path), problems)
-    return finish_import(ledger, result, writes, f"{digest}:{revise_reason or ''}", "judgements")
+    # The reason is part of what was asked, but hashed: command ids have a fixed maximum length.
+    reason_digest = hashlib.sha256((revise_reason or "").encode()).hexdigest()[:16]
+    return finish_import(ledger, result, writes, f"{digest}:{reason_digest}", "judgements")
+
+
+def _row_keys(rows: list[Row]) -> set[tuple[str, Term]]:
+    """(pupil id, term) of every row whose two fields parse; the others are reported by the main loop."""
+    keys: set[tuple[str, Term]] = set()
+    for row in rows:
+        try:
+            keys.add((check_id("pupil_id", row.get("pupil_id")), Term.parse(row.get("term"))))
+        except LedgerError:
+            pass
+    return keys
 
 
 def _judgement_event(

@@ -50,6 +50,8 @@ def parse_terms(text: str | list[str]) -> list[str]:
 def add_framework(ledger: Ledger, framework_id: str, name: str, stages: list[str]) -> list[StoredEvent]:
     ledger.authorise(Action.MANAGE_FRAMEWORKS)
     stages = [s.strip() for s in stages]
+    if (done := ledger.replay(framework_stream(framework_id))) is not None:
+        return done
     version, existing = framework(ledger, framework_id)
     decide_define_framework(existing, framework_id, stages)
     event = build(FrameworkDefined, framework_id=framework_id, name=name, stages=stages)
@@ -59,6 +61,8 @@ def add_framework(ledger: Ledger, framework_id: str, name: str, stages: list[str
 def set_outcome(ledger: Ledger, outcome_id: str, pupil_id: str, area: str, description: str) -> list[StoredEvent]:
     ledger.authorise(Action.MANAGE_OUTCOMES)
     event = build(OutcomeSet, outcome_id=outcome_id, pupil_id=pupil_id, area=area, description=description)
+    if (done := ledger.replay(outcome_stream(event.outcome_id))) is not None:
+        return done
     version, existing = outcome(ledger, event.outcome_id)
     _, pupil = ledger.pupil(event.pupil_id)
     decide_set_outcome(existing, event.outcome_id, bool(pupil.placements), event.pupil_id)
@@ -90,6 +94,8 @@ def set_target(ledger: Ledger, target_id: str, pupil_id: str, outcome_id: str, f
     ledger.authorise(Action.SET_TARGETS)
     event = build(TargetSet, target_id=target_id, pupil_id=pupil_id, outcome_id=outcome_id,
                   framework_id=framework_id, description=description, terms=parse_terms(terms))
+    if (done := ledger.replay(target_stream(event.target_id))) is not None:
+        return done
     version, existing = target(ledger, event.target_id)
     _, outcome_state = outcome(ledger, outcome_id)
     decide_set_target(existing, event.target_id, require_open_outcome(outcome_state, outcome_id), event.pupil_id)
@@ -100,6 +106,8 @@ def set_target(ledger: Ledger, target_id: str, pupil_id: str, outcome_id: str, f
 def approve_targets(ledger: Ledger, target_ids: list[str]) -> list[StoredEvent]:
     """Approve one or more targets in one atomic write: all are approved, or none."""
     ledger.authorise(Action.APPROVE_TARGETS)
+    if (done := ledger.replay(*(target_stream(t.strip()) for t in target_ids))) is not None:
+        return done
     writes = []
     for target_id in dict.fromkeys(t.strip() for t in target_ids):
         version, state = target(ledger, target_id)
@@ -149,6 +157,8 @@ def record_stage(ledger: Ledger, target_id: str, stage: str, achieved_on: date, 
                  reason: str | None = None) -> list[StoredEvent]:
     ledger.authorise(Action.RECORD_STAGES)
     target_id = target_id.strip()
+    if (done := ledger.replay(target_stream(target_id))) is not None:
+        return done
     version, state = target(ledger, target_id)
     event = stage_event(ledger, state, target_id, stage, achieved_on, note, reason)
     return ledger.append([ledger.write(target_stream(target_id), version, [event])])

@@ -14,16 +14,16 @@ from ledger.learning_events import OutcomeSet, TargetSet, outcome_stream, target
 from ledger.services import learning
 from ledger.services.context import Ledger
 from ledger.services.imports import ImportResult, finish_import
-from ledger.services.tabular import read_table
+from ledger.services.tabular import read_table, tracked
 from ledger.store.base import StreamWrite
 
 
-def import_outcomes(ledger: Ledger, path: Path, *, dry_run: bool = False) -> ImportResult:
+def import_outcomes(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: str | None = None) -> ImportResult:
     ledger.authorise(Action.MANAGE_OUTCOMES)
-    rows, digest = read_table(path, ("outcome_id", "pupil_id", "area", "description"))
+    rows, digest = read_table(path, ("outcome_id", "pupil_id", "area", "description"), sheet=sheet)
     result, writes, problems = ImportResult(str(path), len(rows), dry_run=dry_run), [], []
     seen: set[str] = set()
-    for row in rows:
+    for row in tracked(rows):
         try:
             event = build(OutcomeSet, outcome_id=row.get("outcome_id"), pupil_id=row.get("pupil_id"),
                           area=parse_area(row.get("area")), description=row.get("description"))
@@ -46,13 +46,13 @@ def import_outcomes(ledger: Ledger, path: Path, *, dry_run: bool = False) -> Imp
     return finish_import(ledger, result, writes, digest, "outcomes")
 
 
-def import_targets(ledger: Ledger, path: Path, *, dry_run: bool = False) -> ImportResult:
+def import_targets(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: str | None = None) -> ImportResult:
     ledger.authorise(Action.SET_TARGETS)
-    rows, digest = read_table(path, ("target_id", "pupil_id", "outcome_id", "framework", "description", "terms"))
+    rows, digest = read_table(path, ("target_id", "pupil_id", "outcome_id", "framework", "description", "terms"), sheet=sheet)
     result, writes, problems = ImportResult(str(path), len(rows), dry_run=dry_run), [], []
     frameworks: dict[str, Framework] = {}
     seen: set[str] = set()
-    for row in rows:
+    for row in tracked(rows):
         try:
             event = build(TargetSet, target_id=row.get("target_id"), pupil_id=row.get("pupil_id"),
                           outcome_id=row.get("outcome_id"), framework_id=row.get("framework"),
@@ -85,9 +85,9 @@ def _same_target(existing: TargetState, event: TargetSet) -> bool:
         event.pupil_id, event.outcome_id, event.framework_id, event.description, tuple(event.terms))
 
 
-def import_stages(ledger: Ledger, path: Path, *, dry_run: bool = False) -> ImportResult:
+def import_stages(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: str | None = None) -> ImportResult:
     ledger.authorise(Action.RECORD_STAGES)
-    rows, digest = read_table(path, ("target_id", "stage", "achieved_on"), ("note", "reason"))
+    rows, digest = read_table(path, ("target_id", "stage", "achieved_on"), ("note", "reason"), sheet=sheet)
     result = ImportResult(str(path), len(rows), dry_run=dry_run)
     problems: list[str] = []
     frameworks: dict[str, Framework] = {}
@@ -99,7 +99,7 @@ def import_stages(ledger: Ledger, path: Path, *, dry_run: bool = False) -> Impor
         except LedgerError as exc:
             problems.append(f"{row.where}: {exc}")
     # Stages are recorded in date order per target, whatever order the file lists them in.
-    for achieved_on, row in sorted(parsed, key=lambda pr: pr[0]):
+    for achieved_on, row in tracked(sorted(parsed, key=lambda pr: pr[0])):
         target_id = row.get("target_id")
         try:
             if target_id not in targets:

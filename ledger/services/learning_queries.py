@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from ledger.domain.calendar import AcademicYear, Term, local_date
-from ledger.readmodel import JudgementView, OutcomeView, Report, TargetView, TermProgress
+from ledger.readmodel import JudgementView, OutcomeView, ReadModel, Report, TargetView, TermProgress
 from ledger.services.context import Ledger
 from ledger.services.queries import resolve_moment
 
@@ -77,17 +77,32 @@ def review(ledger: Ledger, term: Term, class_id: str | None = None, as_at: str |
     year = term.year
     for row in model.term_progress(pos, term.key, start, end, year.first_day, year.last_day):
         progress[row.pupil_id].append(row)
+    thin = _thin_records(model, pos, term, end) if term.number == 3 else {}
     lines = []
     for pupil_id in sorted(pupils):
         klass = pupils[pupil_id]
         if class_id and klass != class_id:
             continue
-        lines.append(_review_line(pupil_id, klass, judged.get(pupil_id), progress[pupil_id], term))
+        lines.append(_review_line(pupil_id, klass, judged.get(pupil_id), progress[pupil_id], term,
+                                  thin.get(pupil_id, [])))
     return Review(str(term), class_id, instant, pos, lines)
 
 
+def _thin_records(model: ReadModel, pos: int, term: Term, end: date) -> dict[str, list[str]]:
+    """Per pupil, the approved targets set for any term of the year (not only those still running in
+    the summer) whose record shows fewer than 3 distinct stages by the end of the year."""
+    year, terms = term.year, {str(t) for t in term.year.terms()}
+    last = min(end, year.last_day)
+    thin: dict[str, list[str]] = defaultdict(list)
+    for t in model.targets(pos, with_stages=True):
+        if t.approved and not t.withdrawn and terms & set(t.terms):
+            if len({s.stage_index for s in t.stages if year.first_day <= s.achieved_on <= last}) < 3:
+                thin[t.pupil_id].append(t.target_id)
+    return thin
+
+
 def _review_line(pupil_id: str, klass: str, judgement: JudgementView | None, rows: list[TermProgress],
-                 term: Term) -> ReviewLine:
+                 term: Term, thin: list[str]) -> ReviewLine:
     approved = [r for r in rows if r.approved]
     moved = [r for r in approved if r.moved_up]
     regressed = [r for r in approved if r.regressed]
@@ -101,10 +116,8 @@ def _review_line(pupil_id: str, klass: str, judgement: JudgementView | None, row
     waiting = [r.target_id for r in rows if not r.approved]
     if waiting:
         flags.append(f"{len(waiting)} target(s) awaiting approval: {', '.join(waiting)}")
-    if term.number == 3:
-        thin = [r.target_id for r in approved if r.distinct_stages_in_year < 3]
-        if thin:
-            flags.append(f"fewer than 3 distinct stages recorded this year: {', '.join(thin)}")
+    if thin:
+        flags.append(f"fewer than 3 distinct stages recorded this year: {', '.join(thin)}")
     return ReviewLine(
         pupil_id, klass, judgement.status if judgement else None, judgement.reason if judgement else None,
         len(rows), len(approved), len(moved), len(regressed), len(approved) - len(moved) - len(regressed), flags,

@@ -63,6 +63,12 @@ class EventStore(abc.ABC):
     def read_stream(self, stream_id: str) -> list[StoredEvent]:
         """One stream's events, oldest first (empty if the stream does not exist)."""
 
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        """Many streams at once, each oldest first, keyed by stream id (an empty list for a stream
+        that does not exist). Bulk commands (imports) use it to read every stream they decide on in a
+        few round trips instead of one per stream; backends override this one-at-a-time default."""
+        return {sid: self.read_stream(sid) for sid in dict.fromkeys(stream_ids)}
+
     @abc.abstractmethod
     def read_command(self, command_id: str) -> list[StoredEvent]:
         """The events a command stored, in position order (empty if it never ran)."""

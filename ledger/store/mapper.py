@@ -7,6 +7,7 @@ column type, so that the bytes hashed into the chain are exactly the bytes kept,
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -18,6 +19,7 @@ from ledger.event_types import ALL_EVENT_TYPES
 from ledger.events import Event
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SCHOOL_PREFIX = re.compile(r"([A-Z0-9][A-Z0-9-]{1,15})/")
 
 
 def canonical_json(data: Any) -> str:
@@ -64,8 +66,10 @@ class StoredEvent:
         """The school code a trust ledger files this event under ("" for a single-school ledger).
 
         It is the stream's namespace, so it is covered by the hash like the rest of the stream id."""
-        head, sep, _ = self.stream_id.partition("/")
-        return head if sep else ""
+        # Only a school code (capitals, digits, dashes) before the first "/" is a namespace: unscoped
+        # stream ids start with a lower-case kind and may hold a "/" of their own (judgement-P-1-2023-24/T1).
+        found = _SCHOOL_PREFIX.match(self.stream_id)
+        return found.group(1) if found else ""
 
     @property
     def recorded_time(self) -> datetime:

@@ -8,6 +8,7 @@ hooks. Driver errors become ledger errors in :func:`translate_errors`, and nowhe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -52,6 +53,9 @@ meta_table = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 _COLUMNS = [c.name for c in events_table.columns]
+# The columns in StoredEvent's field order: hot paths (read_all, read_streams) build it positionally,
+# which costs a third of building it from each row's mapping.
+_AS_STORED = sa.select(*(events_table.c[f.name] for f in dataclasses.fields(StoredEvent)))
 
 
 @contextlib.contextmanager
@@ -169,6 +173,19 @@ class SqlEventStore(EventStore):
         with translate_errors(self.url), self.engine.connect() as conn:
             return [StoredEvent(**row._mapping) for row in conn.execute(query)]
 
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        found: dict[str, list[StoredEvent]] = {sid: [] for sid in stream_ids}
+        ids = list(found)
+        with translate_errors(self.url), self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                query = (
+                    _AS_STORED.where(events_table.c.stream_id.in_(ids[start : start + 500]))
+                    .order_by(events_table.c.stream_id, events_table.c.stream_version)
+                )
+                for row in conn.execute(query).all():
+                    found[row.stream_id].append(StoredEvent(*row))
+        return found
+
     def read_command(self, command_id: str) -> list[StoredEvent]:
         query = (
             sa.select(events_table).where(events_table.c.command_id == command_id).order_by(events_table.c.position)
@@ -180,14 +197,9 @@ class SqlEventStore(EventStore):
         remaining = limit
         while remaining is None or remaining > 0:
             page = _PAGE if remaining is None else min(_PAGE, remaining)
-            query = (
-                sa.select(events_table)
-                .where(events_table.c.position > after)
-                .order_by(events_table.c.position)
-                .limit(page)
-            )
+            query = _AS_STORED.where(events_table.c.position > after).order_by(events_table.c.position).limit(page)
             with translate_errors(self.url), self.engine.connect() as conn:
-                rows = [StoredEvent(**row._mapping) for row in conn.execute(query)]
+                rows = [StoredEvent(*row) for row in conn.execute(query).all()]  # one fetchall, not a fetch a row
             yield from rows
             if len(rows) < page:
                 return
