@@ -423,6 +423,24 @@ def wait_until_midway(proc: subprocess.Popen, store: EventStore, server_side: bo
     pytest.fail(f"the import did not reach the middle of its write within about {WAIT}s")
 
 
+def end_killed_backend(store: EventStore) -> None:
+    """Make sure the server has let go of the killed client's session.
+
+    PostgreSQL notices a vanished client only when it next looks at the socket (here every 100 ms,
+    ``client_connection_check_interval``); on a loaded machine that can take longer than the lock
+    timeout of the checks below. If the session is still there after a while, end it as the server
+    would: its transaction is rolled back either way, which is what this test is about.
+    """
+    query = "SELECT pid FROM pg_stat_activity WHERE application_name = 'killed-import'"
+    for _ in range(300):  # about 30 s
+        with store.engine.connect() as conn:  # type: ignore[attr-defined]
+            if not conn.exec_driver_sql(query).fetchall():
+                return
+        threading.Event().wait(0.1)
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM ({query}) AS killed")
+
+
 @pytest.mark.parametrize("where", ["inside-insert", "before-commit"])
 def test_kill_9_in_the_middle_of_an_import_leaves_nothing_and_the_chain_verifies(
     store_url: str, clock: FakeClock, tmp_path: Path, where: str
@@ -460,6 +478,7 @@ def test_kill_9_in_the_middle_of_an_import_leaves_nothing_and_the_chain_verifies
 
     try:
         if server_side:  # waits (bounded by lock_timeout) until the server has rolled the import back
+            end_killed_backend(store)
             with store.engine.begin() as conn:  # type: ignore[attr-defined]
                 conn.exec_driver_sql("DROP TRIGGER ledger_test_pause ON events")
                 conn.exec_driver_sql("DROP FUNCTION ledger_test_pause()")
