@@ -32,7 +32,9 @@ class LearningChange:
     """One event of the personal learning record: a stage recorded, or a target or outcome event.
 
     ``item`` is stage, target or outcome; ``value`` is the stage reached or the wording; ``previous``
-    the stage recorded before for the same target; ``on`` the date a stage was achieved.
+    the stage recorded before for the same target; ``on`` the date a stage was achieved;
+    ``regression`` whether that stage is below the one recorded before it (a reason may come with any
+    stage, so a reason alone does not make a regression).
     """
 
     position: int
@@ -47,6 +49,7 @@ class LearningChange:
     on: str | None
     note: str | None
     reason: str | None
+    regression: bool = False
 
 
 @dataclass(frozen=True)

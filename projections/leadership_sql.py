@@ -30,16 +30,19 @@ _LEARNING_CHANGES = """
 WITH st AS (
     SELECT position, recorded_at, actor, 'stage' AS item, 'recorded' AS kind, pupil_id, target_id AS item_id,
            stage AS value, lag(stage) OVER (PARTITION BY target_id ORDER BY position) AS previous,
-           CAST(achieved_on AS VARCHAR) AS on_date, note, reason
+           CAST(achieved_on AS VARCHAR) AS on_date, note, reason,
+           coalesce(stage_index < lag(stage_index) OVER (PARTITION BY target_id ORDER BY position), FALSE)
+               AS regression
     FROM stages WHERE position <= $hi
 ), tg AS (
-    SELECT position, recorded_at, actor, 'target', kind, pupil_id, target_id, description, NULL, NULL, NULL, reason
+    SELECT position, recorded_at, actor, 'target', kind, pupil_id, target_id, description, NULL, NULL, NULL, reason,
+           FALSE
     FROM targets WHERE position <= $hi
 ), owners AS (
     SELECT outcome_id, any_value(pupil_id) AS owner FROM outcomes WHERE kind = 'set' GROUP BY outcome_id
 ), oc AS (
     SELECT o.position, o.recorded_at, o.actor, 'outcome', o.kind, coalesce(o.pupil_id, owners.owner), o.outcome_id,
-           o.description, NULL, NULL, NULL, o.reason
+           o.description, NULL, NULL, NULL, o.reason, FALSE
     FROM outcomes o LEFT JOIN owners USING (outcome_id) WHERE o.position <= $hi
 )
 SELECT * FROM (SELECT * FROM st UNION ALL SELECT * FROM tg UNION ALL SELECT * FROM oc)

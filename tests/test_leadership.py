@@ -23,7 +23,7 @@ from ledger.domain.calendar import Term
 from ledger.errors import InvalidInput, LedgerError, NotFound
 from ledger.readmodel import Cell
 from ledger.render import render
-from ledger.services import commands, imports, leadership, queries
+from ledger.services import commands, imports, leadership, learning, queries
 from ledger.services.context import Ledger
 from ledger.store import open_store
 
@@ -101,6 +101,24 @@ def test_changes_between_positions_and_by_kind(school) -> None:
         ("TG-1", "Emerging", "Developing (achieved 2024-05-01)", "4 of 5 sessions"),
     ]
     assert all(r.change.startswith("judgement") for r in leadership.changes(ledger, "2024-07-01", kinds=("judgement",)).rows)
+
+
+def test_a_reason_alone_does_not_make_a_stage_a_regression(school, clock: FakeClock) -> None:
+    ledger, _ = school
+    clock.advance(days=1)
+    explained = learning.record_stage(as_(ledger, "T1"), "TG-1", "Secure", date(2024, 5, 20), "5 of 5",
+                                      reason="moved on after the new seating plan")
+    back = learning.record_stage(as_(ledger, "T1"), "TG-1", "Emerging", date(2024, 6, 1), "1 of 5",
+                                 reason="two weeks in hospital")
+    rows = leadership.changes(ledger, from_position=explained[0].position, kinds=("stage",)).rows
+    assert [(r.before, r.reason) for r in rows] == [
+        ("Developing", "moved on after the new seating plan"),
+        ("Secure", "regression: two weeks in hospital"),
+    ]
+    assert back[0].position == rows[-1].position
+    lines = leadership.audit(ledger, since=None).lines[-2:]
+    assert [line.summary.endswith(s) for line, s in zip(lines, [
+        "(reason: moved on after the new seating plan)", "(reason: two weeks in hospital)"])] == [True, True]
 
 
 def test_changes_refuses_from_after_to_and_positions_outside_the_log(school) -> None:

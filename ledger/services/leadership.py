@@ -147,7 +147,7 @@ def _judgement_row(j: JudgementChange) -> ChangeRow:
 def _learning_row(c: LearningChange) -> ChangeRow:
     if c.item == "stage":
         after = f"{c.value} (achieved {c.on})"
-        why = f"regression: {c.reason}" if c.reason else None
+        why = (f"regression: {c.reason}" if c.regression else c.reason) or None
         return ChangeRow(c.position, c.recorded_at, c.actor, "stage recorded", c.pupil_id, None, None, c.item_id,
                          c.previous, after, why, c.note or None)
     after = c.value if c.kind in ("set", "revised") else None
@@ -509,7 +509,7 @@ _SUMMARIES = {
     "TargetRevised": lambda d: f"target {d.get('target_id')} ({d.get('pupil_id')}) revised, {', '.join(d.get('terms') or [])}{_why(d)}",
     "TargetWithdrawn": lambda d: f"target {d.get('target_id')} ({d.get('pupil_id')}) withdrawn{_why(d)}",
     "StageRecorded": lambda d: (f"{d.get('pupil_id')} {d.get('target_id')}: {d.get('stage')} on {d.get('achieved_on')}"
-                                + (f" (regression{_why(d)})" if d.get("reason") else "")),
+                                + (f" (reason{_why(d)})" if d.get("reason") else "")),
     "HistoricFiguresRecorded": lambda d: (f"historic aggregate figures for {d.get('year')} from {d.get('source')}: "
                                           f"{len(d.get('classes') or [])} classes"),
     "HistoricFiguresRevised": lambda d: (f"historic aggregate figures for {d.get('year')} replaced from {d.get('source')}: "
