@@ -9,125 +9,22 @@ The file is a cache: delete it at any time and the next read rebuilds it.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from ledger.leadership_views import AuditEntry, ClassChange, JudgementChange, LearningChange, ReasonGroup
-from ledger.errors import TamperingFound
 from ledger.readmodel import HistoryRow, JudgementView, OutcomeView, Report, TargetView, TermProgress
 from ledger.store.base import EventStore
 from ledger.store.chain import GENESIS
 from ledger.store.mapper import StoredEvent, format_time, parse_time
-from projections import figures_tables, leadership_sql, learning_sql, learning_tables, report_sql
+from projections import core_tables, figures_tables, flatten, leadership_sql, learning_sql, learning_tables, report_sql
 
-PROJECTION_VERSION = "4"  # 3: log keeps command_id and payload (for ledger audit); 4: historic_figures
+# 3: log keeps command_id and payload (for ledger audit); 4: historic_figures; 5: flattened in DuckDB
+PROJECTION_VERSION = "5"
 BATCH = 50_000
-
-_TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
-    "log": [
-        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
-        ("actor", "VARCHAR", pa.string()), ("event_type", "VARCHAR", pa.string()),
-        ("stream_id", "VARCHAR", pa.string()), ("command_id", "VARCHAR", pa.string()),
-        ("payload", "VARCHAR", pa.string()),
-    ],
-    "classes": [
-        ("position", "BIGINT", pa.int64()), ("class_id", "VARCHAR", pa.string()),
-        ("kind", "VARCHAR", pa.string()), ("phase", "VARCHAR", pa.string()),
-        ("mark", "VARCHAR", pa.string()), ("term_key", "INTEGER", pa.int32()),
-    ],
-    "placements": [
-        ("position", "BIGINT", pa.int64()), ("pupil_id", "VARCHAR", pa.string()),
-        ("kind", "VARCHAR", pa.string()), ("class_id", "VARCHAR", pa.string()),
-        ("on_date", "DATE", pa.date32()),
-    ],
-    "judgements": [
-        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
-        ("actor", "VARCHAR", pa.string()), ("kind", "VARCHAR", pa.string()),
-        ("pupil_id", "VARCHAR", pa.string()), ("term", "VARCHAR", pa.string()),
-        ("year_start", "INTEGER", pa.int32()), ("term_n", "INTEGER", pa.int32()),
-        ("class_id", "VARCHAR", pa.string()), ("status", "VARCHAR", pa.string()),
-        ("reason", "VARCHAR", pa.string()), ("supersedes_position", "BIGINT", pa.int64()),
-    ],
-    "term_dates": [
-        ("position", "BIGINT", pa.int64()), ("term_key", "INTEGER", pa.int32()),
-        ("start_date", "DATE", pa.date32()), ("end_date", "DATE", pa.date32()),
-    ],
-    **learning_tables.TABLES,
-    **figures_tables.TABLES,
-}
-
-
-def _term_key(term: str) -> int:
-    return int(term[:4]) * 10 + int(term[-1])
-
-
-class _Batch:
-    """Column lists for one catch-up batch, turned into Arrow tables in one go."""
-
-    def __init__(self, school: str = "") -> None:
-        self.school = school
-        self.columns = {t: {c: [] for c, _, _ in cols} for t, cols in _TABLES.items()}
-
-    def add(self, table: str, **values: Any) -> None:
-        for column, items in self.columns[table].items():
-            items.append(values.get(column))
-
-    def arrow(self, table: str) -> pa.Table:
-        schema = pa.schema([(c, t) for c, _, t in _TABLES[table]])
-        return pa.table(self.columns[table], schema=schema)
-
-    def apply(self, e: StoredEvent) -> None:
-        self.add("log", position=e.position, recorded_at=e.recorded_at, actor=e.actor,
-                 event_type=e.event_type, stream_id=e.stream_id, command_id=e.command_id, payload=e.payload)
-        kind = e.event_type
-        # Positions are global, so the log keeps every event (as-at lookups); the facts are this school's.
-        if kind not in _FLATTEN or e.school != self.school:
-            return
-        try:
-            _FLATTEN[kind](self, e, json.loads(e.payload))
-        except (ValueError, KeyError, TypeError, IndexError):
-            # The store validated this payload on the way in, so a payload that no longer parses
-            # was changed behind its back.
-            raise TamperingFound(e.position, "payload is not the event that was stored; run 'ledger verify'") from None
-
-
-def _date(text: str) -> Any:
-    return date.fromisoformat(text)  # the stored payload's YYYY-MM-DD; a tenth of strptime's cost
-
-
-def _judgement(kind: str):  # noqa: ANN202 - tiny factory
-    def flatten(b: _Batch, e: StoredEvent, d: dict[str, Any]) -> None:
-        key = _term_key(d["term"])
-        b.add("judgements", position=e.position, recorded_at=e.recorded_at, actor=e.actor, kind=kind,
-              pupil_id=d["pupil_id"], term=d["term"], year_start=key // 10, term_n=key % 10,
-              class_id=d["class_id"], status=d["status"], reason=d.get("reason"),
-              supersedes_position=d.get("supersedes_position"))
-    return flatten
-
-
-_FLATTEN = {
-    "ClassOpened": lambda b, e, d: b.add("classes", position=e.position, class_id=d["class_id"], kind="opened",
-                                         phase=d["phase"], mark=d.get("mark"), term_key=_term_key(d["from_term"])),
-    "ClassClosed": lambda b, e, d: b.add("classes", position=e.position, class_id=d["class_id"], kind="closed",
-                                         term_key=_term_key(d["after_term"])),
-    "PupilEnrolled": lambda b, e, d: b.add("placements", position=e.position, pupil_id=d["pupil_id"],
-                                           kind="enrolled", class_id=d["class_id"], on_date=_date(d["on"])),
-    "PupilMoved": lambda b, e, d: b.add("placements", position=e.position, pupil_id=d["pupil_id"],
-                                        kind="moved", class_id=d["to_class"], on_date=_date(d["on"])),
-    "PupilLeft": lambda b, e, d: b.add("placements", position=e.position, pupil_id=d["pupil_id"],
-                                       kind="left", class_id=d["class_id"], on_date=_date(d["on"])),
-    "JudgementRecorded": _judgement("recorded"),
-    "JudgementRevised": _judgement("revised"),
-    "TermDatesSet": lambda b, e, d: b.add("term_dates", position=e.position, term_key=_term_key(d["term"]),
-                                          start_date=_date(d["start"]), end_date=_date(d["end"])),
-    **learning_tables.FLATTEN,
-    **figures_tables.FLATTEN,
-}
+TABLES: list[flatten.Table] = [*core_tables.TABLES, *learning_tables.TABLES, *figures_tables.TABLES]
 
 
 class DuckDbProjection:
@@ -152,11 +49,11 @@ class DuckDbProjection:
 
     def _create(self) -> None:
         self.con.execute("BEGIN")
-        for table in ["meta", *_TABLES]:
-            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        for name in ["meta", *(t.name for t in TABLES)]:
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
         self.con.execute("CREATE TABLE meta (k VARCHAR PRIMARY KEY, v VARCHAR)")
-        for table, cols in _TABLES.items():
-            self.con.execute(f"CREATE TABLE {table} ({', '.join(f'{c} {t}' for c, t, _ in cols)})")
+        for table in TABLES:
+            self.con.execute(table.ddl())
         self.con.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [("version", PROJECTION_VERSION), ("position", "0"), ("hash", GENESIS)],
@@ -178,38 +75,20 @@ class DuckDbProjection:
             self._create()  # the ledger behind this cache was replaced: start again
             applied = 0
         while True:
-            batch_events = list(self.store.read_all(after=applied, limit=BATCH))
-            if not batch_events:
+            batch = self.store.read_all_columns(applied, BATCH, flatten.BATCH_COLUMNS)
+            if not batch["position"]:
                 return applied
-            self._apply(batch_events)
-            applied = batch_events[-1].position
+            flatten.apply(self.con, TABLES, batch, self.school)
+            applied = batch["position"][-1]
 
     def apply_batch(self, events: list[StoredEvent]) -> None:
         """Apply events that follow the current position (used by catch-up and its tests)."""
-        self._apply(events)
+        if events:
+            flatten.apply(self.con, TABLES, flatten.transpose(events), self.school)
 
     def _still_matches(self, position: int, hash_: str) -> bool:
         at = next(iter(self.store.read_all(after=position - 1, limit=1)), None)
         return at is not None and at.position == position and at.hash == hash_
-
-    def _apply(self, events: list[StoredEvent]) -> None:
-        batch = _Batch(self.school)
-        for e in events:
-            batch.apply(e)
-        self.con.execute("BEGIN")
-        try:
-            for table in _TABLES:
-                arrow_table = batch.arrow(table)
-                if arrow_table.num_rows:
-                    self.con.register("incoming", arrow_table)
-                    self.con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
-                    self.con.unregister("incoming")
-            self.con.execute("UPDATE meta SET v = ? WHERE k = 'position'", [str(events[-1].position)])
-            self.con.execute("UPDATE meta SET v = ? WHERE k = 'hash'", [events[-1].hash])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         self.con.close()
@@ -294,9 +173,9 @@ class DuckDbProjection:
 def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
     """Open the projection file; if another process holds it (DuckDB allows one writer per file)
     or it cannot be written, fall back to a private in-memory projection rather than fail."""
-    if path is None:
-        return duckdb.connect(":memory:")
     try:
-        return duckdb.connect(str(path))
+        con = duckdb.connect(":memory:" if path is None else str(path))
     except (duckdb.IOException, duckdb.PermissionException, duckdb.InvalidInputException, OSError):
-        return duckdb.connect(":memory:")
+        con = duckdb.connect(":memory:")
+    flatten.prepare(con)
+    return con

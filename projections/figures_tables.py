@@ -6,42 +6,32 @@ position, and the report reads the latest table for the year as the ledger stood
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from projections.flatten import Table
 
-import pyarrow as pa
+_TERM = '{"state": "VARCHAR", "appropriate": "INTEGER", "smaller_steps": "INTEGER"}'
+_CLASSES = f'[{{"phase": "VARCHAR", "class_id": "VARCHAR", "mark": "VARCHAR", "t1": {_TERM}, "t2": {_TERM}, "t3": {_TERM}}}]'
 
+HISTORIC_FIGURES = Table(
+    "historic_figures",
+    (("position", "BIGINT"), ("recorded_at", "VARCHAR"), ("actor", "VARCHAR"), ("kind", "VARCHAR"),
+     ("year_start", "INTEGER"), ("source", "VARCHAR"), ("reason", "VARCHAR"), ("class_order", "INTEGER"),
+     ("phase", "VARCHAR"), ("class_id", "VARCHAR"), ("mark", "VARCHAR"), ("term_n", "INTEGER"),
+     ("state", "VARCHAR"), ("appropriate", "INTEGER"), ("smaller_steps", "INTEGER")),
+    ("HistoricFiguresRecorded", "HistoricFiguresRevised"),
+    # Each class of the document in its order (class_order from 0), then its three terms.
+    f"""WITH tables AS (
+            SELECT position, recorded_at, actor, event_type, p, from_json(p->'classes', '{_CLASSES}') AS classes
+            FROM ev WHERE event_type IN ('HistoricFiguresRecorded', 'HistoricFiguresRevised')
+        ), rows AS (
+            SELECT *, unnest(classes) AS c, unnest(range(CAST(len(classes) AS BIGINT))) AS class_order FROM tables
+        )
+        SELECT position, recorded_at, actor,
+               CASE event_type WHEN 'HistoricFiguresRecorded' THEN 'recorded' ELSE 'revised' END,
+               TRY_CAST(left(p->>'year', 4) AS INTEGER), p->>'source', p->>'reason', class_order,
+               c.phase, c.class_id, c.mark, n, t.state, t.appropriate, t.smaller_steps
+        FROM rows, LATERAL (SELECT n, CASE n WHEN 1 THEN c.t1 WHEN 2 THEN c.t2 ELSE c.t3 END AS t
+                            FROM range(1, 4) AS terms(n))""",
+    "year_start IS NULL OR phase IS NULL OR class_id IS NULL OR state IS NULL",
+)
 
-class Batch(Protocol):
-    def add(self, table: str, **values: Any) -> None: ...
-
-
-TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
-    "historic_figures": [
-        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
-        ("actor", "VARCHAR", pa.string()), ("kind", "VARCHAR", pa.string()),
-        ("year_start", "INTEGER", pa.int32()), ("source", "VARCHAR", pa.string()),
-        ("reason", "VARCHAR", pa.string()), ("class_order", "INTEGER", pa.int32()),
-        ("phase", "VARCHAR", pa.string()), ("class_id", "VARCHAR", pa.string()),
-        ("mark", "VARCHAR", pa.string()), ("term_n", "INTEGER", pa.int32()),
-        ("state", "VARCHAR", pa.string()), ("appropriate", "INTEGER", pa.int32()),
-        ("smaller_steps", "INTEGER", pa.int32()),
-    ],
-}
-
-
-def _figures(kind: str):  # noqa: ANN202 - small factory
-    def flatten(b: Batch, e: Any, d: dict[str, Any]) -> None:
-        for order, c in enumerate(d["classes"]):
-            for n in (1, 2, 3):
-                t = c[f"t{n}"]
-                b.add("historic_figures", position=e.position, recorded_at=e.recorded_at, actor=e.actor, kind=kind,
-                      year_start=int(d["year"][:4]), source=d.get("source"), reason=d.get("reason"),
-                      class_order=order, phase=c["phase"], class_id=c["class_id"], mark=c.get("mark"), term_n=n,
-                      state=t["state"], appropriate=t.get("appropriate"), smaller_steps=t.get("smaller_steps"))
-    return flatten
-
-
-FLATTEN = {
-    "HistoricFiguresRecorded": _figures("recorded"),
-    "HistoricFiguresRevised": _figures("revised"),
-}
+TABLES = [HISTORIC_FIGURES]

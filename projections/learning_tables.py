@@ -1,97 +1,74 @@
 """Projection tables for the personal learning record (outcomes, targets, stages, frameworks).
 
 Like the judgement tables they only ever grow, one row per event with its position, so every
-question can be asked "as the ledger stood at position p".
+question can be asked "as the ledger stood at position p" (see :mod:`projections.flatten`).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import date
-from typing import Any, Protocol
+from projections.flatten import Table
 
-import pyarrow as pa
-
-
-class Batch(Protocol):
-    def add(self, table: str, **values: Any) -> None: ...
+_OUTCOME_EVENTS = ("OutcomeSet", "OutcomeRevised", "OutcomeClosed")
+_TARGET_EVENTS = ("TargetSet", "TargetApproved", "TargetRevised", "TargetWithdrawn")
 
 
-TABLES: dict[str, list[tuple[str, str, pa.DataType]]] = {
-    "outcomes": [
-        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
-        ("actor", "VARCHAR", pa.string()), ("kind", "VARCHAR", pa.string()),
-        ("outcome_id", "VARCHAR", pa.string()), ("pupil_id", "VARCHAR", pa.string()),
-        ("area", "VARCHAR", pa.string()), ("description", "VARCHAR", pa.string()),
-        ("reason", "VARCHAR", pa.string()),
-    ],
-    "targets": [
-        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
-        ("actor", "VARCHAR", pa.string()), ("kind", "VARCHAR", pa.string()),
-        ("target_id", "VARCHAR", pa.string()), ("pupil_id", "VARCHAR", pa.string()),
-        ("outcome_id", "VARCHAR", pa.string()), ("framework_id", "VARCHAR", pa.string()),
-        ("description", "VARCHAR", pa.string()), ("reason", "VARCHAR", pa.string()),
-    ],
-    "target_terms": [
-        ("position", "BIGINT", pa.int64()), ("target_id", "VARCHAR", pa.string()),
-        ("term_key", "INTEGER", pa.int32()),
-    ],
-    "stages": [
-        ("position", "BIGINT", pa.int64()), ("recorded_at", "VARCHAR", pa.string()),
-        ("actor", "VARCHAR", pa.string()), ("target_id", "VARCHAR", pa.string()),
-        ("pupil_id", "VARCHAR", pa.string()), ("stage", "VARCHAR", pa.string()),
-        ("stage_index", "INTEGER", pa.int32()), ("achieved_on", "DATE", pa.date32()),
-        ("note", "VARCHAR", pa.string()), ("reason", "VARCHAR", pa.string()),
-    ],
-    "frameworks": [
-        ("position", "BIGINT", pa.int64()), ("framework_id", "VARCHAR", pa.string()),
-        ("name", "VARCHAR", pa.string()), ("stages", "VARCHAR", pa.string()),
-    ],
-}
+def _in(events: tuple[str, ...]) -> str:
+    return "event_type IN (" + ", ".join(f"'{e}'" for e in events) + ")"
 
 
-def _term_key(term: str) -> int:
-    return int(term[:4]) * 10 + int(term[-1])
+OUTCOMES = Table(
+    "outcomes",
+    (("position", "BIGINT"), ("recorded_at", "VARCHAR"), ("actor", "VARCHAR"), ("kind", "VARCHAR"),
+     ("outcome_id", "VARCHAR"), ("pupil_id", "VARCHAR"), ("area", "VARCHAR"), ("description", "VARCHAR"),
+     ("reason", "VARCHAR")),
+    _OUTCOME_EVENTS,
+    f"""SELECT position, recorded_at, actor, lower(regexp_replace(event_type, '^Outcome', '')), p->>'outcome_id', p->>'pupil_id',
+               p->>'area', p->>'description', p->>'reason'
+        FROM ev WHERE {_in(_OUTCOME_EVENTS)}""",
+    "outcome_id IS NULL",
+)
 
+TARGETS = Table(
+    "targets",
+    (("position", "BIGINT"), ("recorded_at", "VARCHAR"), ("actor", "VARCHAR"), ("kind", "VARCHAR"),
+     ("target_id", "VARCHAR"), ("pupil_id", "VARCHAR"), ("outcome_id", "VARCHAR"), ("framework_id", "VARCHAR"),
+     ("description", "VARCHAR"), ("reason", "VARCHAR")),
+    _TARGET_EVENTS,
+    f"""SELECT position, recorded_at, actor, lower(regexp_replace(event_type, '^Target', '')), p->>'target_id', p->>'pupil_id',
+               p->>'outcome_id', p->>'framework_id', p->>'description', p->>'reason'
+        FROM ev WHERE {_in(_TARGET_EVENTS)}""",
+    "target_id IS NULL OR pupil_id IS NULL",
+)
 
-def _outcome(kind: str):  # noqa: ANN202 - small factory
-    def flatten(b: Batch, e: Any, d: dict[str, Any]) -> None:
-        b.add("outcomes", position=e.position, recorded_at=e.recorded_at, actor=e.actor, kind=kind,
-              outcome_id=d["outcome_id"], pupil_id=d.get("pupil_id"), area=d.get("area"),
-              description=d.get("description"), reason=d.get("reason"))
-    return flatten
+TARGET_TERMS = Table(
+    "target_terms",
+    (("position", "BIGINT"), ("target_id", "VARCHAR"), ("term_key", "INTEGER")),
+    _TARGET_EVENTS,
+    f"""SELECT position, target_id, term_key(term) FROM (
+            SELECT position, p->>'target_id' AS target_id, unnest(from_json(p->'terms', '["VARCHAR"]')) AS term
+            FROM ev WHERE {_in(_TARGET_EVENTS)} AND json_type(p->'terms') = 'ARRAY')""",
+    "target_id IS NULL OR term_key IS NULL",
+)
 
+STAGES = Table(
+    "stages",
+    (("position", "BIGINT"), ("recorded_at", "VARCHAR"), ("actor", "VARCHAR"), ("target_id", "VARCHAR"),
+     ("pupil_id", "VARCHAR"), ("stage", "VARCHAR"), ("stage_index", "INTEGER"), ("achieved_on", "DATE"),
+     ("note", "VARCHAR"), ("reason", "VARCHAR")),
+    ("StageRecorded",),
+    """SELECT position, recorded_at, actor, p->>'target_id', p->>'pupil_id', p->>'stage',
+              TRY_CAST(p->>'stage_index' AS INTEGER), TRY_CAST(p->>'achieved_on' AS DATE), p->>'note', p->>'reason'
+       FROM ev WHERE event_type = 'StageRecorded'""",
+    "target_id IS NULL OR pupil_id IS NULL OR stage IS NULL OR stage_index IS NULL OR achieved_on IS NULL",
+)
 
-def _target(kind: str):  # noqa: ANN202 - small factory
-    def flatten(b: Batch, e: Any, d: dict[str, Any]) -> None:
-        b.add("targets", position=e.position, recorded_at=e.recorded_at, actor=e.actor, kind=kind,
-              target_id=d["target_id"], pupil_id=d["pupil_id"], outcome_id=d.get("outcome_id"),
-              framework_id=d.get("framework_id"), description=d.get("description"), reason=d.get("reason"))
-        for term in d.get("terms") or ():
-            b.add("target_terms", position=e.position, target_id=d["target_id"], term_key=_term_key(term))
-    return flatten
+FRAMEWORKS = Table(
+    "frameworks",
+    (("position", "BIGINT"), ("framework_id", "VARCHAR"), ("name", "VARCHAR"), ("stages", "VARCHAR")),
+    ("FrameworkDefined",),
+    """SELECT position, p->>'framework_id', p->>'name', CAST(p->'stages' AS VARCHAR)
+       FROM ev WHERE event_type = 'FrameworkDefined'""",
+    "framework_id IS NULL OR name IS NULL OR stages IS NULL",
+)
 
-
-def _stage(b: Batch, e: Any, d: dict[str, Any]) -> None:
-    b.add("stages", position=e.position, recorded_at=e.recorded_at, actor=e.actor, target_id=d["target_id"],
-          pupil_id=d["pupil_id"], stage=d["stage"], stage_index=d["stage_index"],
-          achieved_on=date.fromisoformat(d["achieved_on"]), note=d.get("note"),
-          reason=d.get("reason"))
-
-
-def _framework(b: Batch, e: Any, d: dict[str, Any]) -> None:
-    b.add("frameworks", position=e.position, framework_id=d["framework_id"], name=d["name"],
-          stages=json.dumps(d["stages"]))
-
-
-FLATTEN = {
-    "OutcomeSet": _outcome("set"),
-    "OutcomeRevised": _outcome("revised"),
-    "OutcomeClosed": _outcome("closed"),
-    "TargetSet": _target("set"),
-    "TargetApproved": _target("approved"),
-    "TargetRevised": _target("revised"),
-    "TargetWithdrawn": _target("withdrawn"),
-    "StageRecorded": _stage,
-    "FrameworkDefined": _framework,
-}
+TABLES = [OUTCOMES, TARGETS, TARGET_TERMS, STAGES, FRAMEWORKS]

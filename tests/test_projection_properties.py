@@ -42,7 +42,7 @@ from ledger.services.context import Ledger
 from ledger.store import open_store
 from ledger.store.base import EventStore
 from ledger.store.mapper import StoredEvent, format_time
-from projections.duckdb_model import _TABLES, DuckDbProjection
+from projections.duckdb_model import TABLES, DuckDbProjection
 from reference_fold import reference_report
 
 SETTINGS = settings(
@@ -467,9 +467,9 @@ def test_report_at_position_equals_truncated_ledger(data: st.DataObject) -> None
 # -- (c) catching up in random batches equals a full rebuild -----------------------------------------
 def _tables(projection: DuckDbProjection) -> dict[str, list[tuple]]:
     out = {}
-    for table, cols in _TABLES.items():
-        names = ", ".join(c for c, _, _ in cols)
-        out[table] = projection.con.execute(f"SELECT {names} FROM {table} ORDER BY {names}").fetchall()
+    for table in TABLES:
+        names = ", ".join(table.column_names)
+        out[table.name] = projection.con.execute(f"SELECT {names} FROM {table.name} ORDER BY {names}").fetchall()
     out["meta"] = sorted(projection.con.execute("SELECT k, v FROM meta").fetchall())
     return out
 

@@ -19,7 +19,7 @@ from ledger.event_types import ALL_EVENT_TYPES
 from ledger.events import Event
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_SCHOOL_PREFIX = re.compile(r"([A-Z0-9][A-Z0-9-]{1,15})/")
+SCHOOL_PREFIX = re.compile(r"([A-Z0-9][A-Z0-9-]{1,15})/")
 
 
 def canonical_json(data: Any) -> str:
@@ -68,7 +68,7 @@ class StoredEvent:
         It is the stream's namespace, so it is covered by the hash like the rest of the stream id."""
         # Only a school code (capitals, digits, dashes) before the first "/" is a namespace: unscoped
         # stream ids start with a lower-case kind and may hold a "/" of their own (judgement-P-1-2023-24/T1).
-        found = _SCHOOL_PREFIX.match(self.stream_id)
+        found = SCHOOL_PREFIX.match(self.stream_id)
         return found.group(1) if found else ""
 
     @property

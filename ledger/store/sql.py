@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from ledger.errors import Conflict, LedgerError, StoreError
-from ledger.store.base import Clock, EventStore, Head, StreamWrite, system_clock
+from ledger.store.base import LOG_COLUMNS, Clock, EventStore, Head, StreamWrite, system_clock
 from ledger.store.chain import GENESIS, canonical_bytes, link
 from ledger.store.mapper import StoredEvent, format_time, parse_time
 
@@ -206,6 +206,27 @@ class SqlEventStore(EventStore):
             after = rows[-1].position
             if remaining is not None:
                 remaining -= len(rows)
+
+    def read_all_columns(self, after: int, limit: int, columns: Sequence[str] = LOG_COLUMNS) -> dict[str, Sequence[Any]]:
+        unknown = set(columns) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"not columns of the log: {sorted(unknown)}")
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        sql = f"SELECT {', '.join(columns)} FROM events WHERE position > {marker} ORDER BY position LIMIT {marker}"
+        with translate_errors(self.url), self.engine.connect() as conn:
+            rows = self._fetch_raw(conn.connection.dbapi_connection, sql, (after, limit))
+        if not rows:
+            return {c: [] for c in columns}
+        return dict(zip(columns, zip(*rows)))
+
+    def _fetch_raw(self, dbapi_conn: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """One query on the driver's own cursor: plain tuples, no row objects (the bulk read's hot path)."""
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     def head(self) -> Head:
         with translate_errors(self.url), self.engine.connect() as conn:
