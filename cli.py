@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ledger.cli_support import TERM, LedgerGroup, Settings, format_option, moment_options
+from ledger.cli_support import TERM, CommandId, DbTarget, LedgerGroup, Settings, format_option, moment_options
 from ledger.cli_support import open_from as _ledger
 from ledger.cli_learning import register as register_learning
 from ledger.cli_leadership import register as register_leadership
@@ -23,10 +23,10 @@ from ledger.render import render
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--db", envvar="LEDGER_DB", default="events.db", show_default=True,
+@click.option("--db", envvar="LEDGER_DB", default="events.db", show_default=True, type=DbTarget(),
               help="ledger file (SQLite) or SQLAlchemy URL; default $LEDGER_DB, else events.db here")
 @click.option("--actor", envvar="LEDGER_ACTOR", help="staff id of the person making a write (default $LEDGER_ACTOR)")
-@click.option("--command-id", help="idempotency key: retrying a write with the same id writes it once")
+@click.option("--command-id", type=CommandId(), help="idempotency key: retrying a write with the same id writes it once")
 @click.option("--school", envvar="LEDGER_SCHOOL", default="", metavar="CODE",
               help="in a trust ledger, the school to work on (default $LEDGER_SCHOOL, else the ledger's own)")
 @click.version_option(package_name="ehcp-ledger")

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ledger.cli_support import open_from
+from ledger.cli_support import OUTPUT, open_from
 from ledger.domain.calendar import AcademicYear
 from ledger.errors import InvalidInput
 from ledger.vocab import REPORT_FORMATS  # the writers themselves load when a report is written
@@ -114,8 +114,8 @@ def report_export_options(f: Any) -> Any:
     f = click.option("--suppress-below", "suppress_below", type=click.IntRange(min=2), metavar="N",
                      help="for governors and the public: counts under N shown as <N, and enough others withheld "
                           "(shown c) that none can be worked out from the totals")(f)
-    f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-                     help="write the report to FILE instead of the screen (needed for xlsx)")(f)
+    f = click.option("--output", "-o", type=OUTPUT, metavar="FILE",
+                     help="write the report to FILE instead of the screen (needed for xlsx; - is the screen)")(f)
     return click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True,
                         help="text for people; json or csv for scripts; xlsx (like the school's table) or markdown")(f)
 

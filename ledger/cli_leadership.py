@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from ledger.cli_support import TERM, format_option, open_from
+from ledger.cli_exchange import write_file
+from ledger.cli_support import OUTPUT, TERM, format_option, open_from
 from ledger.domain.calendar import AcademicYear, Term, parse_instant
 from ledger.errors import InvalidInput
 from ledger.render import FORMATS, iso, render
@@ -217,8 +218,7 @@ def export() -> None:
 @moments
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="csv (the columns 'import judgements' reads), json, or text")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="write to FILE instead of standard output")
+@click.option("--output", type=OUTPUT, metavar="FILE", help="write to FILE instead of standard output (- is standard output)")
 @click.pass_context
 def export_judgements(ctx: click.Context, year: str, as_at: str | None, position: int | None, fmt: str,
                       output: Path | None) -> None:
@@ -238,10 +238,7 @@ def export_judgements(ctx: click.Context, year: str, as_at: str | None, position
     if output is None:
         click.echo(text)
         return
-    try:
-        output.write_text(text + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise click.BadParameter(f"cannot write {output}: {exc.strerror or exc}", param_hint="'--output'") from None
+    write_file(output, (text + "\n").encode("utf-8"))
     click.echo(f"wrote {len(result.rows)} judgements for {result.year} as at {iso(result.as_at)} "
                f"(ledger position {result.position}) to {output}", err=True)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,16 +29,24 @@ class LedgerGroup(click.Group):
         except click.ClickException as exc:
             # One line per problem: click spreads some messages (a missing Choice option lists its
             # choices) over several tab-indented lines.
-            click.echo(f"Error: {' '.join(exc.format_message().split())}", err=True)
+            click.echo(f"Error: {one_line(' '.join(exc.format_message().split()))}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Error: aborted", err=True)
             sys.exit(1)
         except LedgerError as exc:
             for line in exc.lines():
-                click.echo(f"Error: {line}", err=True)
+                click.echo(f"Error: {one_line(line)}", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def one_line(text: str) -> str:
+    """A message as exactly one line: a newline, carriage return or other control character quoted
+    from the input (a cell, a file name) is shown escaped, never acted on by the terminal."""
+    return "".join(
+        c if unicodedata.category(c) != "Cc" and c not in "\u2028\u2029" else repr(c)[1:-1] for c in text
+    )
 
 
 class TermType(click.ParamType):
@@ -53,12 +64,70 @@ class TermType(click.ParamType):
 TERM = TermType()
 
 
+class OutputType(click.ParamType):
+    """``--output FILE``: ``-`` is standard output (None); refused before any work is done: an empty
+    name, a folder, a device or other non-file, and the ledger's own files (writing a report over
+    the ledger would destroy it)."""
+
+    name = "FILE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Path | None:
+        if value is None or isinstance(value, Path):
+            return value
+        text = str(value)
+        if text == "-":
+            return None
+        if not text.strip():
+            self.fail("give a file name (or - for the screen)", param, ctx)
+        path = Path(text).expanduser()
+        if path.exists() and not path.is_file():
+            self.fail(f"{one_line(text)} is not a regular file; give the path of a file to write", param, ctx)
+        settings = ctx.find_object(Settings) if ctx is not None else None
+        ledger_file = settings.sqlite_path() if settings is not None else None
+        if ledger_file is not None:
+            target = str(path.resolve())
+            if target == ledger_file or target.startswith((ledger_file + "-", ledger_file + ".projection")):
+                self.fail(f"{one_line(text)} is the ledger's own file; write the output somewhere else", param, ctx)
+        return path
+
+
+OUTPUT = OutputType()
+
+
+class DbTarget(click.ParamType):
+    name = "TARGET"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        if not str(value).strip():
+            self.fail("give a ledger file or a database URL (or leave --db out for events.db here)", param, ctx)
+        return str(value)
+
+
+class CommandId(click.ParamType):
+    name = "ID"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value)
+        # The events table keeps 200 characters; ids a system makes itself (imports) take up to 120.
+        if not 1 <= len(text) <= 64 or not text.isprintable() or text != text.strip():
+            self.fail("a command id is 1 to 64 printable characters, without spaces at either end", param, ctx)
+        return text
+
+
 @dataclass
 class Settings:
     db: str
     actor: str | None
     command_id: str | None
     school: str = ""
+
+    def sqlite_path(self) -> str | None:
+        """The ledger's file, resolved, when it is a SQLite ledger (None for a server ledger)."""
+        from ledger.store import to_url  # light: no driver is imported
+
+        url = to_url(self.db)
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        return os.path.realpath(path) if path and path != ":memory:" else None
 
     def open(self, ctx: click.Context, create: bool = False, school: str | None = None):  # noqa: ANN201
         from ledger.bootstrap import open_ledger

@@ -326,7 +326,7 @@ def smaller_steps_text(s: SmallerSteps) -> str:
     out = [f"Pupils making smaller steps of progress, {s.term} ({scope}): {s.total} of {s.judged} judged{share}",
            f"as at {iso(s.as_at)} (ledger position {s.position})", ""]
     if not s.groups:
-        out.append("None: no judgement in force for that term is smaller steps.")
+        out.append("No pupil: no judgement in force for that term is smaller steps.")
         return "\n".join(out)
     out.append(f"{'pupils':>6}  reason")
     for g in s.groups:

@@ -9,11 +9,13 @@ The file is a cache: delete it at any time and the next read rebuilds it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
+from ledger.errors import TamperingFound
 from ledger.leadership_views import AuditEntry, ClassChange, JudgementChange, LearningChange, ReasonGroup
 from ledger.readmodel import HistoryRow, JudgementView, OutcomeView, Report, TargetView, TermProgress
 from ledger.store.base import EventStore
@@ -69,21 +71,34 @@ class DuckDbProjection:
         return int(self._meta()["position"])
 
     def catch_up(self) -> int:
+        """Apply the events after the projection's position; refuse a log that has lost or gained
+        rows behind the store's back (the cheap checks: ``ledger verify`` re-hashes the whole chain)."""
         meta = self._meta()
         applied, applied_hash = int(meta["position"]), meta["hash"]
         if applied and not self._still_matches(applied, applied_hash):
             self._create()  # the ledger behind this cache was replaced: start again
             applied = 0
+        # Appends only move the recorded head on, in the same transaction as their rows, so the
+        # log read in between must end between the head before and the head after.
+        head_before = self.store.recorded_head()[0]
         while True:
             batch = self.store.read_all_columns(applied, BATCH, flatten.BATCH_COLUMNS)
             if not batch["position"]:
-                return applied
+                break
+            _check_follows(applied, batch["position"])
             flatten.apply(self.con, TABLES, batch, self.school)
             applied = batch["position"][-1]
+        if applied < head_before:
+            raise TamperingFound(applied + 1, f"event is missing (the log should end at position {head_before})")
+        head_after = self.store.recorded_head()[0]
+        if applied > head_after:
+            raise TamperingFound(head_after + 1, "event was added behind the store's back (after the recorded head)")
+        return applied
 
     def apply_batch(self, events: list[StoredEvent]) -> None:
         """Apply events that follow the current position (used by catch-up and its tests)."""
         if events:
+            _check_follows(self.position, [e.position for e in events])
             flatten.apply(self.con, TABLES, flatten.transpose(events), self.school)
 
     def _still_matches(self, position: int, hash_: str) -> bool:
@@ -168,6 +183,18 @@ class DuckDbProjection:
 
     def class_phases(self, position: int) -> dict[str, str]:
         return leadership_sql.class_phases(self.con, position)
+
+
+def _check_follows(applied: int, positions: Sequence[int]) -> None:
+    """Positions are handed out one by one, so a batch that does not carry on from ``applied``
+    without a gap has lost an event."""
+    if positions[0] == applied + 1 and positions[-1] - positions[0] == len(positions) - 1:
+        return
+    expected = applied + 1
+    for position in positions:
+        if position != expected:
+            raise TamperingFound(expected, f"event is missing (the next stored is {position})")
+        expected += 1
 
 
 def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:

@@ -14,10 +14,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from ledger.bootstrap import ledger_for_store
 from ledger.services.context import Ledger
 from ledger.store.base import EventStore
+
+# CI explores the same examples on every run, so a red build can be reproduced rather than being a
+# roll of the dice; a developer's runs explore new ones each time (and keep failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PG_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -294,8 +294,10 @@ def test_export_judgements_csv_by_default_and_to_a_file(sample, tmp_path: Path) 
 
 @pytest.mark.parametrize("args, code, message", [
     (["--year", "23-24"], 2, "Error: Invalid value for '--year': '23-24' is not an academic year; write it like 2023-24"),
-    (["--year", "2023-24", "--output", "{missing}/x.csv"], 2,
-     "Error: Invalid value for '--output': cannot write {missing}/x.csv: No such file or directory"),
+    (["--year", "2023-24", "--output", "{missing}/x.csv"], 1,
+     "Error: cannot write {missing}/x.csv: No such file or directory"),
+    (["--year", "2023-24", "--output", ""], 2,
+     "Error: Invalid value for '--output': give a file name (or - for the screen)"),
     (["--year", "2023-24", "--position", "999"], 1, "Error: position 999 is outside the ledger (positions 0 to {head})"),
 ])
 def test_export_refusals(sample, tmp_path: Path, args: list[str], code: int, message: str) -> None:

@@ -299,7 +299,9 @@ def brute_force(doc: dict[str, Any], n: int, cap: int = 40, most: int = 6) -> li
         rows, bounds = unknowns(sums, n)
         keys = list(bounds)
         shown = [v for r in rows for v in r if isinstance(v, int)]
-        top = min(cap, max(shown, default=cap))  # no withheld count is larger than a shown total
+        top = max(shown, default=cap)  # no withheld count is larger than a shown total
+        if top > cap:  # clipping the values at the cap would pin counts that are not pinned
+            continue
         ranges = [range(b[0], min(b[1], top) + 1) for b in bounds.values()]
         if not keys or len(keys) > most or math.prod(len(r) for r in ranges) > 200_000:
             continue

@@ -17,17 +17,27 @@ from ledger.errors import InvalidInput
 DEFAULT_TIMEZONE = "Europe/London"
 _YEAR_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _TERM_RE = re.compile(r"^(\d{4})-(\d{2})/T([123])$")
+# Far enough back for any school's archive and forward for any plan; outside it a year is a typo
+# (and Python's dates end in 9999, so 9999-00 could not even hold its last term).
+FIRST_YEAR, LAST_YEAR = 1950, 2149
 
 
 @dataclass(frozen=True, order=True)
 class AcademicYear:
     start_year: int
 
+    def __post_init__(self) -> None:
+        if not FIRST_YEAR <= self.start_year <= LAST_YEAR:
+            raise InvalidInput(
+                f"academic year {self} is outside {FIRST_YEAR}-{(FIRST_YEAR + 1) % 100:02d} to "
+                f"{LAST_YEAR}-{(LAST_YEAR + 1) % 100:02d}; check the year"
+            )
+
     @classmethod
     def parse(cls, text: str) -> "AcademicYear":
         m = _YEAR_RE.match(text.strip())
         if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
-            raise InvalidInput(f"'{text}' is not an academic year; write it like 2023-24")
+            raise InvalidInput(f"'{text.strip()}' is not an academic year; write it like 2023-24")
         return cls(int(m.group(1)))
 
     @classmethod
@@ -35,7 +45,7 @@ class AcademicYear:
         return cls(day.year if day.month >= 9 else day.year - 1)
 
     def __str__(self) -> str:
-        return f"{self.start_year}-{(self.start_year + 1) % 100:02d}"
+        return f"{self.start_year:04d}-{(self.start_year + 1) % 100:02d}"
 
     @property
     def first_day(self) -> date:
@@ -140,7 +150,8 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     """
     raw = text.strip()
     try:
-        if len(raw) == 10 or raw.isdigit():  # 2024-07-01, or 20240701 which Python also reads as a date
+        if "T" not in raw.upper().replace("W", "") and " " not in raw:
+            # 2024-07-01, 20240701 or 2024-W16 (a week means its Monday): any date alone is a whole day
             day = date.fromisoformat(raw)
             local = datetime.combine(day, time.max).replace(tzinfo=tz)
             return local.astimezone(timezone.utc)
@@ -150,7 +161,12 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
             f"'{text}' is not a date or date-time; write 2024-03-28 or 2024-03-28T16:00 or 2024-03-28T16:00Z"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
+        naive, moment = moment, moment.replace(tzinfo=tz)
+        if moment.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != naive:
+            raise InvalidInput(
+                f"'{text}' does not exist in {tz.key} (the clocks went forward); "
+                "give the time with its UTC offset, e.g. 2024-03-31T01:30Z"
+            )
     return moment.astimezone(timezone.utc)
 
 

@@ -15,7 +15,7 @@ from ledger.domain.classes import ClassState, fold_class
 from ledger.domain.judgements import JudgementState, fold_judgement
 from ledger.domain.pupils import PupilState, fold_pupil
 from ledger.domain.staff import Action, StaffMember, check_allowed, fold_staff
-from ledger.errors import Conflict, StoreError
+from ledger.errors import Conflict, NotFound, StoreError
 from ledger.events import (
     Event, LedgerCreated, TermDatesSet, calendar_stream, class_stream, judgement_stream,
     ledger_stream, pupil_stream, staff_stream,
@@ -48,6 +48,11 @@ class Ledger:
     def read_model(self) -> ReadModel:
         if self._read_model is None:
             self.require_initialised()
+            if self.school and not self.events_of(ledger_stream())[1]:
+                raise NotFound(
+                    f"no school {self.school} in the ledger at {self.store.url}; "
+                    "'ledger report --year YEAR --trust' lists its schools"
+                )
             self._read_model = self.read_model_factory()
         self._read_model.catch_up()
         return self._read_model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ledger.domain.calendar import AcademicYear, Term, parse_instant
 from ledger.errors import InvalidInput, TamperingFound
@@ -20,7 +20,11 @@ def resolve_moment(ledger: Ledger, as_at: str | None, position: int | None) -> t
     if position is not None:
         if position < 0 or position > head:
             raise InvalidInput(f"position {position} is outside the ledger (positions 0 to {head})")
-        when = model.recorded_at(position) if position else None
+        if position:
+            when = model.recorded_at(position)
+        else:  # before the first event: the ledger as it stood just before it was created
+            first = model.recorded_at(1) if head else None
+            when = first - timedelta(microseconds=1) if first else None
         return position, when or ledger.now()
     if as_at is not None:
         instant = parse_instant(as_at, ledger.tz)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from ledger.errors import Conflict, LedgerError, StoreError
+from ledger.errors import Conflict, LedgerError, StoreError, TamperingFound
 from ledger.store.base import LOG_COLUMNS, Clock, EventStore, Head, StreamWrite, system_clock
 from ledger.store.chain import GENESIS, canonical_bytes, link
 from ledger.store.mapper import StoredEvent, format_time, parse_time
@@ -213,8 +213,14 @@ class SqlEventStore(EventStore):
             raise ValueError(f"not columns of the log: {sorted(unknown)}")
         marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         sql = f"SELECT {', '.join(columns)} FROM events WHERE position > {marker} ORDER BY position LIMIT {marker}"
+        driver_error = self.engine.dialect.loaded_dbapi.Error
         with translate_errors(self.url), self.engine.connect() as conn:
-            rows = self._fetch_raw(conn.connection.dbapi_connection, sql, (after, limit))
+            try:
+                rows = self._fetch_raw(conn.connection.dbapi_connection, sql, (after, limit))
+            except driver_error as exc:
+                # Off SQLAlchemy's path, so wrap the driver's error as SQLAlchemy would have, for
+                # translate_errors to turn into ours like any other.
+                raise sa_exc.DBAPIError.instance(sql, (after, limit), exc, driver_error) from exc
         if not rows:
             return {c: [] for c in columns}
         return dict(zip(columns, zip(*rows)))
@@ -235,7 +241,12 @@ class SqlEventStore(EventStore):
     def recorded_head(self) -> tuple[int, str]:
         """The (position, hash) written beside the log at the last append, for ``verify``."""
         with translate_errors(self.url), self.engine.connect() as conn:
-            values = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+            return self._recorded(conn)
+
+    def _recorded(self, conn: sa.Connection) -> tuple[int, str]:
+        values = dict(conn.execute(
+            sa.select(meta_table.c.key, meta_table.c.value).where(meta_table.c.key.in_(["head_position", "head_hash"]))
+        ).all())
         return int(values.get("head_position", 0)), values.get("head_hash", GENESIS)
 
     def _head(self, conn: sa.Connection) -> Head:
@@ -275,6 +286,7 @@ class SqlEventStore(EventStore):
             if earlier is not None:
                 return earlier
             self._check_versions(conn, writes)
+            self._check_head(conn)
             stored = self._insert(conn, writes, actor, command_id)
         return stored
 
@@ -296,6 +308,18 @@ class SqlEventStore(EventStore):
                 "use a new command id for new work"
             )
         return earlier
+
+    def _check_head(self, conn: sa.Connection) -> None:
+        """Refuse to write onto a log whose end is not the one the last append recorded: rows cut off
+        or added behind the store's back would otherwise be chained over and hidden from ``verify``."""
+        last = self._head(conn)
+        position, hash_ = self._recorded(conn)
+        if (last.position, last.hash) != (position, hash_):
+            where = min(last.position, position) + (0 if last.position == position else 1)
+            raise TamperingFound(
+                where, f"the log ends at position {last.position} but the last append recorded {position}; "
+                "nothing was written"
+            )
 
     def _check_versions(self, conn: sa.Connection, writes: Sequence[StreamWrite]) -> None:
         current = self._versions(conn, [w.stream_id for w in writes])
