@@ -371,7 +371,10 @@ def _same(actual: Any, expected: Any) -> None:
 
 
 def _recorded(events: list[StoredEvent], position: int, fallback: datetime) -> datetime:
-    return events[position - 1].recorded_time if position else fallback
+    """The moment a position stands for: its event's time; position 0 is just before the first event."""
+    if position:
+        return events[position - 1].recorded_time
+    return events[0].recorded_time - timedelta(microseconds=1) if events else fallback
 
 
 def _as_at_text(data: st.DataObject, moment: datetime, tz: ZoneInfo) -> tuple[str, datetime]:
