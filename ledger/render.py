@@ -99,6 +99,16 @@ def _cell_text(cell: Cell) -> tuple[str, str]:
     return str(cell.appropriate), str(cell.smaller_steps)
 
 
+def _totals_text(label: str, totals: dict[str, Counts], blocks: list, w: int) -> list[str]:
+    """A totals row and its percentages; a term in which none of the classes has figures is blank
+    like its cells (nothing was recorded: 0 would say every pupil was counted and none judged)."""
+    recorded = {t: any(row.terms[t].state == "recorded" for b in blocks for row in b.classes) for t in totals}
+    counts = "".join(f"| {c.appropriate:>6} {c.smaller_steps:>6}   " if recorded[t] else f"| {'':>6} {'':>6}   "
+                     for t, c in totals.items())
+    percents = "".join(f"| {_percent(c) if recorded[t] else '':>13}   " for t, c in totals.items())
+    return [f"{label:<{w}}" + counts, f"{'% appropriate':<{w}}" + percents]
+
+
 def report_text(r: Report) -> str:
     terms = list(r.totals)
     w = 14
@@ -120,13 +130,9 @@ def report_text(r: Report) -> str:
                 if cell.state != "not_open" and cell.unjudged:
                     unjudged_notes.append(f"{row.label} {t}: {cell.unjudged} on roll with no judgement")
         out.append("-" * len(head2))
-        out.append(f"{'Total':<{w}}" + "".join(
-            f"| {c.appropriate:>6} {c.smaller_steps:>6}   " for c in block.totals.values()))
-        out.append(f"{'% appropriate':<{w}}" + "".join(f"| {_percent(c):>13}   " for c in block.totals.values()))
+        out += _totals_text("Total", block.totals, [block], w)
         out.append("")
-    out.append(f"{'Whole school':<{w}}" + "".join(
-        f"| {c.appropriate:>6} {c.smaller_steps:>6}   " for c in r.totals.values()))
-    out.append(f"{'% appropriate':<{w}}" + "".join(f"| {_percent(c):>13}   " for c in r.totals.values()))
+    out += _totals_text("Whole school", r.totals, r.phases, w)
     out.append("")
     out.append("N/A: the class did not exist that term; blank: the class was open but no judgements were recorded.")
     out += _moves_text(r)
