@@ -11,10 +11,15 @@ least one digit), never by name or date of birth.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ledger.errors import InvalidInput
 
@@ -33,7 +38,52 @@ PupilId = Annotated[
 StaffId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 ClassId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")]
 TermText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}/T[123]$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+# -- free text ---------------------------------------------------------------------------------
+# Reasons, descriptions, notes and names are one line of plain text: a newline or an escape sequence
+# would forge extra lines in every report, CSV and terminal that shows them, and a reason of only
+# zero-width spaces says nothing. The rules bind events being written (``build`` passes the WRITING
+# context); events already stored are read back as they were written, because the mapper validates
+# on the way out and a rule added later must never turn an old event into "tampering found".
+WRITING = {"writing": True}
+_SEPARATORS = {"\u2028", "\u2029"}  # line and paragraph separators: line breaks that are not Cc
+
+
+def is_control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc" or ch in _SEPARATORS
+
+
+def visible_length(text: str | None) -> int:
+    """Characters that show: not whitespace, not format characters such as zero-width spaces (Cf)."""
+    return sum(1 for ch in text or "" if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+def plain_text(min_visible: int) -> AfterValidator:
+    """Put after a string's constraints: one line, with at least ``min_visible`` visible characters."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if not (info.context or {}).get("writing"):
+            return value
+        bad = next((ch for ch in value if is_control(ch)), None)
+        if bad is not None:
+            raise PydanticCustomError(
+                "control_character",
+                "has a line break or other control character (U+{code}); write it as one line of plain text",
+                {"code": f"{ord(bad):04X}"},
+            )
+        if visible_length(value) < min_visible:
+            wanted = f"{min_visible} visible character" + ("s" if min_visible > 1 else "")
+            raise PydanticCustomError(
+                "too_few_visible",
+                f"needs at least {wanted}; spaces and invisible characters such as zero-width spaces do not count",
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500), plain_text(3)]
+SchoolName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), plain_text(1)]
 Role = Literal["teacher", "line-manager", "ks-lead", "deputy-head", "head", "data-manager"]
 Status = Literal["appropriate", "smaller-steps"]
 from ledger.vocab import ROLES, STATUSES  # noqa: E402,F401 - pydantic-free, for the CLI; re-exported here
@@ -50,7 +100,7 @@ E = TypeVar("E", bound=Event)
 
 class LedgerCreated(Event):
     type_name = "LedgerCreated"
-    school: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    school: SchoolName
     timezone: str
 
 
@@ -176,20 +226,20 @@ def calendar_stream(year: str) -> str:
 
 
 def build(cls: type[E], where: str = "", **fields: Any) -> E:
-    """Build an event, turning pydantic's multi-line report into one line that says where."""
+    """Build an event to write, turning pydantic's multi-line report into one line that says where."""
     try:
-        return cls(**fields)
+        return cls.model_validate(fields, context=WRITING)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "value"
         value = fields.get(str(err["loc"][0])) if err["loc"] else None
         prefix = f"{where}: " if where else ""
-        raise InvalidInput(prefix + _explain(field, value, err["msg"])) from None
+        raise InvalidInput(prefix + _explain(field, value, err["msg"], err["type"])) from None
 
 
 _HINTS = {
     "pupil_id": "a pupil id must be a pseudonymous code of letters, digits and dashes with at least one digit (e.g. P-0042), never a name",
-    "staff_id": "a staff id is letters, digits, dots and dashes (e.g. dm1 or T.AJ)",
+    "staff_id": "a staff id is letters, digits, dots and dashes, at most 32 characters (e.g. dm1 or T.AJ)",
     "class_id": "a class is letters, digits and dashes, at most 16 characters (e.g. 1AJ)",
     "to_class": "a class is letters, digits and dashes, at most 16 characters (e.g. 1AJ)",
     "from_class": "a class is letters, digits and dashes, at most 16 characters (e.g. 1AJ)",
@@ -200,9 +250,15 @@ _HINTS = {
 }
 
 
-def _explain(field: str, value: Any, msg: str) -> str:
+# Errors raised by the ledger's own validators say exactly what is wrong; a field's hint would not.
+_OWN_ERRORS = {"control_character", "too_few_visible"}
+
+
+def _explain(field: str, value: Any, msg: str, kind: str = "") -> str:
     hint = _HINTS.get(field)
     shown = f" '{value}'" if value not in (None, "") else ""
+    if kind in _OWN_ERRORS:
+        return f"{field}{shown} {msg}"
     if hint:
         return f"{field}{shown} is not valid: {hint}"
     return f"{field}{shown}: {msg}"

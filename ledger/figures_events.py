@@ -16,12 +16,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ledger.events import ClassId, Event, Reason
+from ledger.events import ClassId, Event, Reason, plain_text
 
 YearText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}$")]
 Phase = Annotated[str, StringConstraints(min_length=2, max_length=40)]
 Mark = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 -]{1,16}$")]
-SourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SourceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), plain_text(1)]
 Count = Annotated[int, Field(ge=0, le=10_000)]
 TERM_FIELDS = ("t1", "t2", "t3")
 

@@ -11,12 +11,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from ledger.events import Event, PupilId, Reason, TermText
+from ledger.events import Event, PupilId, Reason, TermText, plain_text
 
 ItemId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-StageName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+# Free text is one line of plain text with enough visible characters (see ledger.events.plain_text).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500), plain_text(3)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), plain_text(0)]
+StageName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), plain_text(1)]
 
 from ledger.vocab import AREAS  # noqa: E402,F401 - pydantic-free, for the CLI; re-exported here
 Area = Literal["communication-interaction", "cognition-learning", "semh", "sensory-physical", "preparation-adulthood"]

@@ -350,7 +350,12 @@ def test_staff_add_bad_data(school: Path) -> None:
     refused(school, "--db", str(school), "--actor", "dm1", "staff", "add", "T.AJ", "--role", "head", code=1,
             errors="staff member T.AJ is already registered as teacher")
     refused(school, "--db", str(school), "--actor", "dm1", "staff", "add", "Mrs Jones", "--role", "teacher", code=1,
-            errors="staff_id 'Mrs Jones' is not valid: a staff id is letters, digits, dots and dashes (e.g. dm1 or T.AJ)")
+            errors="staff_id 'Mrs Jones' is not valid: a staff id is letters, digits, dots and dashes, at most 32 "
+                   "characters (e.g. dm1 or T.AJ)")
+    refused(school, "--db", str(school), "--actor", "dm1", "staff", "add", "T" * 33, "--role", "teacher", code=1,
+            errors=f"staff_id '{'T' * 33}' is not valid: a staff id is letters, digits, dots and dashes, at most 32 "
+                   "characters (e.g. dm1 or T.AJ)")
+    ok("--db", str(school), "--actor", "dm1", "staff", "add", "T" * 32, "--role", "teacher")
 
 
 # -- class open / close ----------------------------------------------------------------------------

@@ -406,6 +406,7 @@ def test_review_formats(led: Ledger) -> None:
     assert by_pupil["P-002"]["reason"] == "long absence in November"
     rows = list(csv.DictReader(io.StringIO(led.ok("review", "--term", "2023-24/T1", "--format", "csv"))))
     assert [r["pupil_id"] for r in rows] == ["P-001", "P-002"] and rows[1]["status"] == "smaller-steps"
+    led.ok("class", "open", "2MD", "--phase", "KS1", "--from", "2023-24/T1", actor="dm1")
     assert json.loads(led.ok("review", "--term", "2023-24/T1", "--class", "2MD", "--format", "json"))["pupils"] == []
 
 

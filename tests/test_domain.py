@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ledger.domain.calendar import AcademicYear, Calendar, Term, parse_date, parse_instant, zone
 from ledger.domain.classes import (
-    ClassState, decide_close, decide_open, fold_class, normalise_phase, require_class, require_open,
+    ClassState, check_empty_after, decide_close, decide_open, fold_class, normalise_phase, require_class, require_open,
 )
+from ledger.domain.horizon import check_date_ahead, check_term_ahead, one_year_after
 from ledger.domain.judgements import (
     JudgementState, check_status, decide_record, decide_revise, fold_judgement, judged_class,
 )
@@ -18,9 +20,12 @@ from ledger.domain.pupils import Placement, PlacementRow, PupilState, fold_pupil
 from ledger.domain.staff import ALLOWED, Action, StaffMember, check_allowed, decide_register, fold_staff
 from ledger.errors import InvalidInput, NotAllowed, NotFound
 from ledger.events import (
-    ROLES, ClassClosed, ClassOpened, JudgementRecorded, JudgementRevised, PupilEnrolled, PupilLeft,
-    PupilMoved, StaffRegistered, build, check_id,
+    ROLES, ClassClosed, ClassOpened, JudgementRecorded, JudgementRevised, LedgerCreated, PupilEnrolled, PupilLeft,
+    PupilMoved, StaffRegistered, build, check_id, visible_length,
 )
+from ledger.exchange.grids import csv_grid
+from ledger.figures_events import HistoricFiguresRevised
+from ledger.learning_events import FrameworkDefined, OutcomeSet, StageRecorded, TargetSet
 
 LONDON = ZoneInfo("Europe/London")
 Y2324 = AcademicYear(2023)
@@ -605,3 +610,105 @@ def test_events_are_frozen_and_say_nothing_of_who_or_when() -> None:
     with pytest.raises(Exception):
         event.pupil_id = "P2"  # type: ignore[misc]
     assert set(event.model_dump()) == {"pupil_id", "class_id", "on"}
+
+
+# -- free text: one line, enough visible characters ---------------------------------------------
+_JUDGED = dict(pupil_id="P1", term="2023-24/T1", class_id="1AJ", status="appropriate")
+_STAGE = dict(target_id="T-1", pupil_id="P1", stage="Emerging", stage_index=1, achieved_on=D("2023-10-02"))
+FREE_TEXT = [  # (event, its other fields, the free-text field)
+    (JudgementRecorded, _JUDGED, "reason"),
+    (JudgementRevised, {**_JUDGED, "previous_status": "smaller-steps", "supersedes_position": 3}, "reason"),
+    (LedgerCreated, dict(timezone="Europe/London"), "school"),
+    (OutcomeSet, dict(outcome_id="O-1", pupil_id="P1", area="semh"), "description"),
+    (TargetSet, dict(target_id="T-1", pupil_id="P1", outcome_id="O-1", framework_id="engagement",
+                     terms=["2023-24/T1"]), "description"),
+    (FrameworkDefined, dict(framework_id="own", stages=["a", "b", "c"]), "name"),
+    (StageRecorded, _STAGE, "note"),
+    (StageRecorded, _STAGE, "reason"),
+    (HistoricFiguresRevised, dict(year="2022-23", source="seed.docx", supersedes_position=3, classes=[
+        dict(phase="KS1", class_id="1AJ", t1=dict(state="not_open"), t2=dict(state="not_open"),
+             t3=dict(state="not_open"))]), "reason"),
+]
+
+
+@pytest.mark.parametrize("cls, fields, field", FREE_TEXT, ids=lambda v: getattr(v, "__name__", str(v)))
+@pytest.mark.parametrize("bad, code", [("line one\nline two", "000A"), ("carriage\rreturn", "000D"),
+                                       ("bell\x07rings", "0007"), ("\x1b[2Jcleared", "001B"),
+                                       ("tab\there", "0009"), ("next\x85line", "0085"),
+                                       ("line\u2028separator", "2028"), ("para\u2029separator", "2029")])
+def test_free_text_refuses_control_characters(cls: type, fields: dict, field: str, bad: str, code: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        build(cls, "f.csv:4", **fields, **{field: bad})
+    assert str(caught.value) == (f"f.csv:4: {field} '{bad}' has a line break or other control character "
+                                 f"(U+{code}); write it as one line of plain text")
+    # at either end a newline is only white space, trimmed like the rest
+    assert getattr(build(cls, **fields, **{field: "\t a reason in words\r\n"}), field) == "a reason in words"
+
+
+@pytest.mark.parametrize("cls, fields, field", [c for c in FREE_TEXT if c[2] != "note"],
+                         ids=lambda v: getattr(v, "__name__", str(v)))
+def test_free_text_counts_only_visible_characters(cls: type, fields: dict, field: str) -> None:
+    # zero-width space, word joiner, byte-order mark, soft hyphen: format characters that show nothing
+    for invisible in ("\u200b\u200b\u200b", "\u2060\ufeff\u00ad", "\u200b \u200c \u200d"):
+        with pytest.raises(InvalidInput, match="needs at least .* visible character"):
+            build(cls, **fields, **{field: invisible})
+    assert getattr(build(cls, **fields, **{field: "Café\u200b 10"}), field) == "Café\u200b 10"
+    assert visible_length(" a\u200bb\u00adc ") == 3 and visible_length(None) == 0
+
+
+def test_events_already_stored_are_read_whatever_their_text() -> None:
+    # The rules bind what is written now; an event stored before them must still read (the mapper
+    # validates on the way out, and an old reason with a newline is not tampering).
+    stored = JudgementRecorded.model_validate_json(
+        '{"pupil_id":"P1","term":"2023-24/T1","class_id":"1AJ","status":"smaller-steps","reason":"long\\n\\u200b"}')
+    assert stored.reason == "long\n\u200b"
+
+
+def test_a_staff_id_too_long_is_refused_saying_how_long_it_may_be() -> None:
+    build(StaffRegistered, staff_id="A" * 32, role="teacher")
+    with pytest.raises(InvalidInput) as caught:
+        build(StaffRegistered, staff_id="A" * 33, role="teacher")
+    assert str(caught.value).endswith("a staff id is letters, digits, dots and dashes, at most 32 characters "
+                                      "(e.g. dm1 or T.AJ)")
+
+
+# -- how far ahead -------------------------------------------------------------------------------
+def test_terms_up_to_the_end_of_next_academic_year() -> None:
+    for today in (D("2023-09-01"), D("2024-08-31")):
+        assert check_term_ahead(Term(AcademicYear(2024), 3), today, "a class can open from")
+        with pytest.raises(InvalidInput) as caught:
+            check_term_ahead(Term(AcademicYear(2025), 1), today, "a class can open from")
+        assert str(caught.value) == ("2025-26/T1 is too far ahead: a class can open from a term up to the end of next "
+                                     "academic year (2024-25); check the year")
+    assert check_term_ahead(Term(AcademicYear(2025), 1), D("2024-09-01"), "a target can be for")
+    assert check_term_ahead(Term(AcademicYear(1990), 1), D("2024-09-01"), "a target can be for")  # the past is fine
+
+
+def test_dates_up_to_a_year_after_today() -> None:
+    assert check_date_ahead(D("2025-07-01"), D("2024-07-01"), "enrolled_on") == D("2025-07-01")
+    with pytest.raises(InvalidInput) as caught:
+        check_date_ahead(D("2025-07-02"), D("2024-07-01"), "left_on")
+    assert str(caught.value) == "left_on 2025-07-02 is more than a year after today (2024-07-01); check the date"
+    assert one_year_after(D("2024-02-29")) == D("2025-02-28")
+
+
+# -- a class closes once nothing of it is left -----------------------------------------------------
+def test_a_class_with_judgements_or_pupils_after_the_term_cannot_close() -> None:
+    check_empty_after("1AJ", T1, [], [])
+    with pytest.raises(InvalidInput) as caught:
+        check_empty_after("1AJ", T1, [T3, T2, T3], ["P-1"])  # judgements are said first: they fix the earliest term
+    assert str(caught.value) == ("class 1AJ has judgements recorded for terms after 2023-24/T1 (1 in 2023-24/T2, "
+                                 "2 in 2023-24/T3); close it after 2023-24/T3 or later")
+    with pytest.raises(InvalidInput) as caught:
+        check_empty_after("1AJ", T2, [], ["P-1", "P-2", "P-3", "P-4", "P-5"])
+    assert str(caught.value) == (
+        "class 1AJ still has pupils on its roll after 2023-24/T2 (P-1, P-2, P-3 and 2 more); move them to another "
+        "class or record their leaving with 'ledger import pupils' first, or close it after a later term")
+
+
+# -- CSV lines ---------------------------------------------------------------------------------------
+def test_a_csv_record_over_several_lines_is_where_it_starts() -> None:
+    grid = csv_grid(Path("f.csv"), b'a,b\n1,"two\nlines"\n\n3,4\n5,"three\nmore\nlines"\n6,7\n')
+    assert [(r.where, r.cells) for r in grid.rows] == [
+        ("f.csv:1", ("a", "b")), ("f.csv:2", ("1", "two\nlines")), ("f.csv:4", ()), ("f.csv:5", ("3", "4")),
+        ("f.csv:6", ("5", "three\nmore\nlines")), ("f.csv:9", ("6", "7"))]

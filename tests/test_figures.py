@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from click.testing import CliRunner, Result
 from openpyxl import Workbook, load_workbook
 
 from cli import cli
+from conftest import FakeClock
 from figures_fixtures import EARLIER_YEAR, document_text, earlier_year_docx, seed_docx, text_to_docx
 from ledger.domain.calendar import Term
 from ledger.errors import ImportRefused, InvalidInput, LedgerError, NotAllowed
@@ -31,6 +33,12 @@ from ledger.services.figures import import_figures
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CSV = REPO / "data" / "ehcp-data-2023-24.csv"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Early in 2024-25: the 2023-24 table is complete, and figures are only for years that have ended."""
+    return FakeClock(datetime(2024, 9, 2, 9, 0, tzinfo=timezone.utc))
 
 
 def head(ledger: Ledger) -> tuple[int, str]:
@@ -197,9 +205,18 @@ def test_pupil_level_judgements_are_refused_for_an_aggregate_year(ledger: Ledger
     assert commands.record_judgement(ledger, "P-001", Term.parse("2023-24/T1"), "appropriate")  # other years are fine
 
 
-def test_a_year_not_yet_begun_is_refused(ledger: Ledger, tmp_path: Path) -> None:
-    lines = refused(ledger, lambda: import_figures(ledger, SEED_CSV, year="2024-25"))
-    assert lines == ["2024-25 has not started yet; historic figures are for past years"]
+def test_a_year_not_yet_ended_is_refused(ledger: Ledger, clock: FakeClock, tmp_path: Path) -> None:
+    for year in ("2024-25", "2090-91"):
+        lines = refused(ledger, lambda: import_figures(ledger, SEED_CSV, year=year))
+        assert lines == [f"{year} has not ended yet (its summer term ends {year[:2]}{year[5:]}-08-31); "
+                         "historic figures are for past years"]
+    # the school's own summer term: its figures can come once that term is over, not before
+    clock.set(datetime(2024, 7, 15, 9, 0, tzinfo=timezone.utc))
+    commands.set_term_dates(ledger, Term.parse("2023-24/T3"), date(2024, 4, 15), date(2024, 7, 19))
+    lines = refused(ledger, lambda: import_figures(ledger, SEED_CSV, year="2023-24"))
+    assert lines == ["2023-24 has not ended yet (its summer term ends 2024-07-19); historic figures are for past years"]
+    clock.set(datetime(2024, 7, 20, 9, 0, tzinfo=timezone.utc))
+    assert import_figures(ledger, SEED_CSV, year="2023-24").event_type == "HistoricFiguresRecorded"
 
 
 def test_the_year_must_be_known_and_agree_with_the_title(ledger: Ledger, tmp_path: Path) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from ledger.cli_support import one_line
+from ledger.domain.calendar import AcademicYear
 from test_cli import head, ok, refused, run, write_csv
 
 SHIPPED = Path(__file__).resolve().parent.parent / "events.db"
@@ -167,3 +170,131 @@ def test_an_import_cell_with_a_newline_is_reported_on_one_line(sample: Path, tmp
     assert all(line.startswith("Error: ") for line in result.stderr.splitlines()), result.stderr
     assert "1A\\nJ" in result.stderr
     assert head(sample) == head(SHIPPED)
+
+
+# -- a second pass over the sample (the tester's findings) ---------------------------------------
+def _today() -> date:
+    """The ledger's today: these commands run on the real clock, in the sample's time zone."""
+    return datetime.now(ZoneInfo("Europe/London")).date()
+
+
+def test_a_class_with_judgements_or_pupils_after_the_term_cannot_close_after_it(sample: Path) -> None:
+    refused(sample, "--actor", "DM1", "class", "close", "1AJ", "--after", "2023-24/T1", code=1,
+            errors="class 1AJ has judgements recorded for terms after 2023-24/T1 (10 in 2023-24/T2, "
+                   "10 in 2023-24/T3); close it after 2023-24/T3 or later")
+    refused(sample, "--actor", "DM1", "class", "close", "1AJ", "--after", "2023-24/T3", code=1,
+            errors="class 1AJ still has pupils on its roll after 2023-24/T3 (P-0001, P-0002, P-0003 and 7 more); "
+                   "move them to another class or record their leaving with 'ledger import pupils' first, "
+                   "or close it after a later term")
+    doc = json.loads(ok("report", "--year", "2023-24", "--format", "json"))
+    [aj] = [c for p in doc["phases"] for c in p["classes"] if c["class"] == "1AJ"]
+    assert [aj["terms"][t]["state"] for t in ("T1", "T2", "T3")] == ["recorded"] * 3
+
+
+def test_free_text_is_one_line_with_enough_visible_characters(sample: Path, tmp_path: Path) -> None:
+    revise = ["--actor", "HT1", "judgement", "revise", "P-0024", "--term", "2023-24/T1", "--status", "smaller-steps"]
+    line = "has a line break or other control character (U+{}); write it as one line of plain text"
+    refused(sample, *revise, "--reason", "moderated\nby DH1", code=1,
+            errors="reason 'moderated\\nby DH1' " + line.format("000A"))
+    refused(sample, *revise, "--reason", "moder\rated", code=1, errors="reason 'moder\\rated' " + line.format("000D"))
+    refused(sample, *revise, "--reason", "moderated \x01", code=1, errors="reason 'moderated \\x01' " + line.format("0001"))
+    refused(sample, *revise, "--reason", "\x1b[2Jmoderated", code=1,
+            errors="reason '\\x1b[2Jmoderated' " + line.format("001B"))
+    refused(sample, *revise, "--reason", "moderated\u2028twice", code=1,
+            errors="reason 'moderated\\u2028twice' " + line.format("2028"))
+    # only visible characters count towards a reason's 3: zero-width spaces are no reason at all
+    refused(sample, *revise, "--reason", "\u200b\u200b\u200b", code=1,
+            errors="a revision needs a reason for the change (--reason)")
+    refused(sample, *revise, "--reason", "o\u200bk", code=1,
+            errors="reason 'o\u200bk' needs at least 3 visible characters; spaces and invisible characters such as "
+                   "zero-width spaces do not count")
+    refused(sample, "--actor", "HT1", "judgement", "record", "P-0001", "--term", "2026-27/T1", "--status",
+            "smaller-steps", "--reason", "\u200b \u200b\u200b", code=1,
+            errors="a smaller-steps judgement needs a reason (--reason, or the reason column)")
+    refused(sample, "--actor", "KSL-EYFS", "outcome", "set", "P-0001-O9", "--pupil", "P-0001", "--area", "semh",
+            "--description", "Manages change\nwith support", code=1,
+            errors="description 'Manages change\\nwith support' " + line.format("000A"))
+    judged = tmp_path / "judged.csv"
+    judged.write_text('pupil_id,class,term,status,reason\nP-0001,1AJ,2026-27/T1,smaller-steps,"long\nabsence"\n'
+                      "P-0002,1AJ,2026-27/T1,smaller-steps,\x1b[31mred\n", encoding="utf-8")
+    refused(sample, "--actor", "HT1", "import", "judgements", str(judged), code=1, errors=[
+        f"{judged}:2: reason 'long\\nabsence' " + line.format("000A"),
+        f"{judged}:4: reason '\\x1b[31mred' " + line.format("001B"),
+        f"import of {judged} refused: 2 problems, nothing was written; fix the rows above and import again",
+    ])
+    new = tmp_path / "new.db"
+    refused(new, "--db", str(new), "--actor", "dm1", "init", "--school", "Oak\nTree", code=1,
+            errors="school 'Oak\\nTree' " + line.format("000A"))
+    assert not new.exists()
+
+
+def test_dates_and_terms_far_ahead_are_refused(sample: Path, tmp_path: Path) -> None:
+    today = _today()
+    later = AcademicYear(AcademicYear.containing(today).start_year + 1)  # next academic year: the furthest
+    ahead = f"is too far ahead: {{}} a term up to the end of next academic year ({later}); check the year"
+    refused(sample, "--actor", "DM1", "class", "open", "9ZZ", "--phase", "KS1", "--from", "2090-91/T1", code=1,
+            errors="2090-91/T1 " + ahead.format("a class can open from"))
+    refused(sample, "--actor", "DM1", "term", "set", "2090-91/T1", "--start", "2090-09-03", "--end", "2090-12-20",
+            code=1, errors="2090-91/T1 " + ahead.format("term dates can be set for"))
+    refused(sample, "--actor", "KSL-EYFS", "target", "set", "P-0001-T9", "--pupil", "P-0001", "--outcome", "P-0001-O1",
+            "--framework", "engagement", "--terms", f"{later}/T3;2090-91/T1", "--description", "Waits for a turn",
+            code=1, errors="2090-91/T1 " + ahead.format("a target can be for"))
+    roll = write_csv(tmp_path / "roll.csv", "pupil_id,class,enrolled_on,left_on",
+                     "P-9001,1AJ,2099-01-01,", "P-0001,1AJ,2023-09-04,2099-01-01")
+    refused(sample, "--actor", "DM1", "import", "pupils", str(roll), code=1, errors=[
+        f"{roll}:2: enrolled_on 2099-01-01 is more than a year after today ({today}); check the date",
+        f"{roll}:3: left_on 2099-01-01 is more than a year after today ({today}); check the date",
+        f"import of {roll} refused: 2 problems, nothing was written; fix the rows above and import again",
+    ])
+    this_year = AcademicYear.containing(today)
+    refused(sample, "--actor", "DM1", "import", "figures", str(SHIPPED.parent / "data" / "ehcp-data-2023-24.csv"),
+            "--year", str(this_year), code=1,
+            errors=f"{this_year} has not ended yet (its summer term ends {this_year.last_day}); "
+                   "historic figures are for past years")
+    refused(sample, "--actor", "HT1", "judgement", "record", "P-0001", "--term", f"{later}/T1", "--status", "appropriate",
+            code=1, errors=f"{later}/T1 has not started yet (it starts {later.first_day}); "
+                           "judgements come at the end of a term")
+    # as far ahead as is allowed is accepted
+    ok("--actor", "DM1", "class", "open", "9ZZ", "--phase", "KS1", "--from", f"{later}/T3")
+
+
+def test_reads_of_an_unknown_pupil_or_class_are_refused(sample: Path) -> None:
+    for command in (["history", "P-9999"], ["pupil", "show", "P-9999"], ["history", "P-9999", "--format", "json"]):
+        refused(sample, *command, code=1,
+                errors="no pupil P-9999 in the ledger; check the pupil id (pupils are added with 'ledger import pupils')")
+    n = head(sample)[0]
+    refused(sample, "review", "--term", "2023-24/T1", "--class", "NOPE", code=1,
+            errors=f"no class 'NOPE' in the ledger as it stood at position {n}")
+    refused(sample, "smaller-steps", "--term", "2023-24/T1", "--class", "NOPE", code=1,
+            errors=f"no class 'NOPE' in the ledger as it stood at position {n}")
+    # a pupil the ledger holds, asked about before they were in it: nothing then, which is no error
+    assert json.loads(ok("history", "P-0001", "--as-at", "2020-01-01", "--format", "json")) == {
+        "pupil": "P-0001", "events": []}
+    page = json.loads(ok("pupil", "show", "P-0001", "--as-at", "2020-01-01", "--format", "json"))
+    assert (page["position"], page["outcomes"], page["targets"], page["judgements"]) == (0, [], [], [])
+
+
+def test_a_staff_id_too_long_says_how_long_it_may_be(sample: Path) -> None:
+    refused(sample, "--actor", "DM1", "staff", "add", "A" * 33, "--role", "teacher", code=1,
+            errors=f"staff_id '{'A' * 33}' is not valid: a staff id is letters, digits, dots and dashes, "
+                   "at most 32 characters (e.g. dm1 or T.AJ)")
+
+
+def test_every_bad_row_is_reported_whatever_the_shape_of_the_others(sample: Path, tmp_path: Path) -> None:
+    roll = tmp_path / "roll.csv"
+    roll.write_text("pupil_id,class,enrolled_on\n"
+                    "P-9001,1AJ,2024-06-03\n"
+                    "Jane Smith,1AJ,2024-06-03\n"
+                    "P-9002,1AJ,2024-06-03,x,y\n"
+                    'P-9003,"1A\nJ",2024-06-03\n'
+                    "P-9004,9ZZ,2024-06-03\n"
+                    "P-9005,1AJ,2024-06-03,z\n", encoding="utf-8")
+    refused(sample, "--actor", "DM1", "import", "pupils", str(roll), code=1, errors=[
+        f"{roll}:3: pupil_id 'Jane Smith' is not valid: a pupil id must be a pseudonymous code of letters, digits "
+        "and dashes with at least one digit (e.g. P-0042), never a name",
+        f"{roll}:4: 5 cells but the header has 3 columns",
+        f"{roll}:5: class 1A\\nJ does not exist; open it with 'ledger class open 1A\\nJ --phase PHASE'",
+        f"{roll}:7: class 9ZZ does not exist; open it with 'ledger class open 9ZZ --phase PHASE'",
+        f"{roll}:8: 4 cells but the header has 3 columns",
+        f"import of {roll} refused: 5 problems, nothing was written; fix the rows above and import again",
+    ])

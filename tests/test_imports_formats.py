@@ -252,10 +252,39 @@ def test_csv_problems_are_file_line(school: Ledger, tmp_path: Path) -> None:
     lines = refused(school, lambda: imports.import_pupils(school, path), ImportRefused)
     assert lines[0] == f"{path}:3: enrolled_on 'next week' is not a date; write it as YYYY-MM-DD"
     assert lines[1].startswith(f"{path}:4: class 9ZZ does not exist")
-    # A row that cannot be read as the header's columns stops the import before any row is checked.
     ragged = csv_file(tmp_path / "ragged.csv", "pupil_id,class,enrolled_on\nP-001,1AJ,2023-09-04,extra\n")
     lines = refused(school, lambda: imports.import_pupils(school, ragged), ImportRefused)
-    assert lines[0] == f"{ragged}:2: 4 cells but the header has 3 columns"
+    assert lines == [f"{ragged}:2: 4 cells but the header has 3 columns",
+                     f"import of {ragged} refused: 1 problem, nothing was written; fix the rows above and import again"]
+
+
+def test_a_row_with_too_many_cells_is_one_problem_among_the_others(school: Ledger, tmp_path: Path) -> None:
+    # The ragged rows are skipped and the rest still checked, so every bad row is reported at once; a
+    # quoted cell over several lines is reported at the line its record starts on.
+    path = csv_file(tmp_path / "roll.csv", "pupil_id,class,enrolled_on\n"
+                                         "P-001,1AJ,2023-09-04\n"            # 2: fine
+                                         "P-002,1AJ,2023-09-04,extra,cells\n"  # 3: ragged
+                                         'P-003,9ZZ,"2023-09-04\n"\n'         # 4-5: unknown class; a cell over two lines
+                                         "P-004,1AJ,2023-09-04,x\n"          # 6: ragged
+                                         "P-005,1AJ,someday\n")              # 7: bad date
+    lines = refused(school, lambda: imports.import_pupils(school, path), ImportRefused)
+    assert lines == [
+        f"{path}:3: 5 cells but the header has 3 columns",
+        f"{path}:4: class 9ZZ does not exist; open it with 'ledger class open 9ZZ --phase PHASE'",
+        f"{path}:6: 4 cells but the header has 3 columns",
+        f"{path}:7: enrolled_on 'someday' is not a date; write it as YYYY-MM-DD",
+        f"import of {path} refused: 4 problems, nothing was written; fix the rows above and import again",
+    ]
+    # the same for a workbook's values under no header, and for the learning record's imports
+    book = xlsx(tmp_path / "roll.xlsx", [["pupil_id", "class", "enrolled_on"], ["P-001", "1AJ", "2023-09-04", "Amy"],
+                                         ["P-002", "9ZZ", "2023-09-04"]])
+    lines = refused(school, lambda: imports.import_pupils(school, book), ImportRefused)
+    assert [line.split(": ", 1)[0] for line in lines[:-1]] == [f"{book}!Sheet1:2", f"{book}!Sheet1:3"]
+    outcomes = csv_file(tmp_path / "outcomes.csv", "outcome_id,pupil_id,area,description\n"
+                                                  "O-1,P-001,semh,Manages change,extra\nO-2,P-404,semh,Waits\n")
+    lines = refused(school, lambda: learning_imports.import_outcomes(school, outcomes), ImportRefused)
+    assert lines[:-1] == [f"{outcomes}:2: 5 cells but the header has 4 columns",
+                          f"{outcomes}:3: pupil P-404 is not on the roll; import pupils first"]
 
 
 def test_merged_cells_in_a_list_of_records_are_refused(school: Ledger, tmp_path: Path) -> None:

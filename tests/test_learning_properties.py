@@ -24,13 +24,14 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import FakeClock
 from ledger.bootstrap import ledger_for_store
 from ledger.domain.calendar import Term
-from ledger.errors import Conflict, LedgerError
+from ledger.errors import Conflict, LedgerError, NotFound
 from ledger.readmodel import OutcomeView, StageView, TargetView, TermProgress
 from ledger.services import commands, imports, learning, learning_queries, queries
 from ledger.services.context import Ledger
@@ -238,6 +239,7 @@ class Folded:
     term_dates: dict[int, tuple[date, date]] = field(default_factory=dict)
     roll: dict[str, str] = field(default_factory=dict)
     judgements: dict[tuple[str, str], dict] = field(default_factory=dict)
+    classes: set[str] = field(default_factory=set)
 
 
 def fold(events: list, p: int) -> Folded:
@@ -248,7 +250,9 @@ def fold(events: list, p: int) -> Folded:
             break
         d = json.loads(e.payload)
         kind = e.event_type
-        if kind == "PupilEnrolled":
+        if kind == "ClassOpened":
+            f.classes.add(d["class_id"])
+        elif kind == "PupilEnrolled":
             f.roll[d["pupil_id"]] = d["class_id"]
         elif kind in ("JudgementRecorded", "JudgementRevised"):
             f.judgements[(d["pupil_id"], d["term"])] = d
@@ -386,6 +390,10 @@ def check_position(world: World, events: list, p: int, class_id: str | None) -> 
         start, end = f.term_dates[term.number]
         got = model.term_progress(p, term.key, start, end, YEAR_FIRST, YEAR_LAST)
         assert got == expected_progress(f, term), (p, str(term))
+        if class_id is not None and class_id not in f.classes:  # not opened yet at p: refused, not empty
+            with pytest.raises(NotFound):
+                learning_queries.review(led, term, class_id, position=p)
+            continue
         review = learning_queries.review(led, term, class_id, position=p)
         assert review.position == p
         assert review.lines == expected_review(f, term, class_id), (p, str(term), class_id)

@@ -22,19 +22,20 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FakeClock
 from ledger.bootstrap import ledger_for_store
 from ledger.domain.calendar import AcademicYear, Term
-from ledger.errors import Conflict, LedgerError
+from ledger.errors import Conflict, LedgerError, NotFound
 from ledger.events import judgement_stream
 from ledger.readmodel import Cell
 from ledger.services import commands, imports, queries
@@ -448,16 +449,31 @@ def test_report_at_position_equals_truncated_ledger(data: st.DataObject) -> None
                     copies.append(copy)
                     if p:
                         assert queries.verify(copy) == p
+                    if code and not any(e.event_type == "LedgerCreated" and e.school == code for e in events[:p]):
+                        # A school created after p is unknown to the truncated ledger, and refused there.
+                        with pytest.raises(NotFound):
+                            queries.report(copy, _year(YEARS[0]), position=p)
+                        continue
                     for y in YEARS:
-                        _same(queries.report(school.manager, _year(y), position=p),
-                              queries.report(copy, _year(y), position=p))
+                        whole = queries.report(school.manager, _year(y), position=p)
+                        truncated = queries.report(copy, _year(y), position=p)
+                        if p == 0:  # an empty ledger has no first event to stand just before: it says now
+                            truncated = replace(truncated, as_at=whole.as_at)
+                        _same(whole, truncated)
                         # as at the moment of event p, when no later event shares that moment
                         if p and (p == len(events) or events[p].recorded_time > events[p - 1].recorded_time):
                             text = format_time(events[p - 1].recorded_time)
                             _same(queries.report(school.manager, _year(y), as_at=text),
                                   queries.report(copy, _year(y), as_at=text))
                     for pupil in PUPILS[:5]:
-                        assert queries.history(school.manager, pupil, position=p) == queries.history(copy, pupil)
+                        # A pupil the school never enrolled is refused; one enrolled after p is unknown to the
+                        # truncated ledger, while the whole ledger knows them and shows nothing recorded then.
+                        if not school.manager.pupil(pupil)[1].placements:
+                            with pytest.raises(NotFound):
+                                queries.history(school.manager, pupil, position=p)
+                            continue
+                        then = queries.history(copy, pupil) if copy.pupil(pupil)[1].placements else []
+                        assert queries.history(school.manager, pupil, position=p) == then
         finally:
             for c in copies:
                 if c._read_model is not None:

@@ -25,6 +25,7 @@ from ledger.store.base import EventStore
 
 T1, T2, T3 = (Term.parse(f"2023-24/T{n}") for n in (1, 2, 3))
 NEXT_T1 = Term.parse("2024-25/T1")
+FAR = Term.parse("2025-26/T1")  # after the end of next academic year: the clock is in 2023-24
 STAFF = {"T.AJ": "teacher", "LM1": "line-manager", "KS.LEAD": "ks-lead", "DH1": "deputy-head", "HT1": "head"}
 ROLE_OF = {"dm1": "data-manager", **STAFF}
 ACTOR_FOR = {role: actor for actor, role in ROLE_OF.items()}
@@ -121,6 +122,17 @@ REFUSALS: dict[str, tuple[Action, type[LedgerError], str]] = {
     "close before opening": (lambda s: commands.close_class(s.ledger, "1AJ", Term.parse("2022-23/T3")), InvalidInput,
                              "cannot close after 2022-23/T3"),
     "ks-lead closes a class": (lambda s: commands.close_class(s.as_("KS.LEAD"), "1AJ", T3), NotAllowed, "may not open or close"),
+    "close with pupils on the roll after": (lambda s: commands.close_class(s.ledger, "1AJ", T1), InvalidInput,
+                                            "class 1AJ still has pupils on its roll after 2023-24/T1 (P-0001, P-0002); "
+                                            "move them to another class or record their leaving"),
+    "class opened too far ahead": (lambda s: commands.open_class(s.ledger, "4AB", "KS2", None, FAR), InvalidInput,
+                                   "2025-26/T1 is too far ahead: a class can open from a term up to the end of next "
+                                   "academic year (2024-25); check the year"),
+    "class closed too far ahead": (lambda s: commands.close_class(s.ledger, "1AJ", FAR), InvalidInput,
+                                   "2025-26/T1 is too far ahead: a class can close after a term up to the end"),
+    # term dates
+    "term dates too far ahead": (lambda s: commands.set_term_dates(s.ledger, FAR, date(2025, 9, 3), date(2025, 12, 19)),
+                                 InvalidInput, "2025-26/T1 is too far ahead: term dates can be set for a term"),
     # term dates
     "teacher sets term dates": (lambda s: commands.set_term_dates(s.as_("T.AJ"), T2, date(2024, 1, 8), date(2024, 3, 28)),
                                 NotAllowed, "may not open or close classes, set term dates"),
@@ -138,6 +150,13 @@ REFUSALS: dict[str, tuple[Action, type[LedgerError], str]] = {
     "smaller steps without reason": (record("T.AJ", "P-0002", T1, "smaller-steps"), InvalidInput,
                                      "smaller-steps judgement needs a reason"),
     "smaller steps with blank reason": (record("T.AJ", "P-0002", T1, "smaller-steps", "   "), InvalidInput, "needs a reason"),
+    "smaller steps with an invisible reason": (record("T.AJ", "P-0002", T1, "smaller-steps", "\u200b\u200b\u200b"),
+                                               InvalidInput, "smaller-steps judgement needs a reason"),
+    "reason of too few visible characters": (record("T.AJ", "P-0002", T1, "appropriate", "\u200bok\u200b"), InvalidInput,
+                                             "reason '\u200bok\u200b' needs at least 3 visible characters"),
+    "reason with a control character": (record("T.AJ", "P-0002", T1, "smaller-steps", "long\x07absence"), InvalidInput,
+                                        "reason 'long\x07absence' has a line break or other control character (U+0007); "
+                                        "write it as one line of plain text"),
     "unknown status": (record("T.AJ", "P-0002", T1, "excellent"), InvalidInput, "status 'excellent' is not valid"),
     "second judgement": (record("T.AJ", "P-0001", T1, "smaller-steps", "absence"), InvalidInput,
                          "P-0001 already has a judgement for 2023-24/T1 (appropriate); use 'ledger judgement revise'"),
@@ -162,6 +181,8 @@ REFUSALS: dict[str, tuple[Action, type[LedgerError], str]] = {
     "revise without reason": (revise("KS.LEAD", "P-0001", T1, "smaller-steps", None), InvalidInput,
                               "a revision needs a reason"),
     "revise with blank reason": (revise("KS.LEAD", "P-0001", T1, "smaller-steps", "  "), InvalidInput, "needs a reason"),
+    "revise with an invisible reason": (revise("KS.LEAD", "P-0001", T1, "smaller-steps", "\u2060\u200b\ufeff"),
+                                        InvalidInput, "a revision needs a reason"),
     "revise under a name": (revise("KS.LEAD", "Jane Smith", T1, "smaller-steps", "moderation"), InvalidInput, "never a name"),
     "revise to the same status": (revise("KS.LEAD", "P-0001", T1, "appropriate", "moderation"), InvalidInput,
                                   "is already appropriate; nothing to revise"),
@@ -208,6 +229,17 @@ REFUSALS: dict[str, tuple[Action, type[LedgerError], str]] = {
         ),
         InvalidInput, "--revise needs --reason TEXT",
     ),
+    "revisions import with an invisible reason": (
+        lambda s: imports.import_judgements(
+            s.as_("KS.LEAD"), s.csv("j.csv", "pupil_id,class,term,status,reason\nP-0001,1AJ,2023-24/T1,smaller-steps,abc\n"),
+            revise_reason="\u200b\u200b\u200b",
+        ),
+        InvalidInput, "--revise needs --reason TEXT",
+    ),
+    "enrolment more than a year ahead": (
+        lambda s: imports.import_pupils(s.ledger, s.csv("p.csv", "pupil_id,class,enrolled_on\nP-0100,1AJ,2025-07-02\n")),
+        ImportRefused, "import of {folder}/p.csv refused: 1 problem, nothing was written",
+    ),
 }
 
 
@@ -249,6 +281,46 @@ def test_a_refused_import_lists_every_bad_row_by_file_and_line(school: School) -
     assert "conflicts with it" in problems[4]
     assert school.state() == before
     assert school.ledger.pupil("P-0100")[1].placements == ()
+
+
+def test_a_class_closes_once_nothing_of_it_is_left_after_the_term(school: School) -> None:
+    commands.set_term_dates(school.ledger, T3, date(2024, 4, 15), date(2024, 7, 19))
+    commands.record_judgement(school.as_("T.AJ"), "P-0001", T2, "appropriate")
+    before = school.state()
+    with pytest.raises(InvalidInput) as caught:
+        commands.close_class(school.ledger, "1AJ", T1)
+    assert str(caught.value) == ("class 1AJ has judgements recorded for terms after 2023-24/T1 (1 in 2023-24/T2); "
+                                 "close it after 2023-24/T2 or later")
+    with pytest.raises(InvalidInput) as caught:
+        commands.close_class(school.ledger, "1AJ", T2)
+    assert str(caught.value) == (
+        "class 1AJ still has pupils on its roll after 2023-24/T2 (P-0001); move them to another class or record "
+        "their leaving with 'ledger import pupils' first, or close it after a later term")
+    assert school.state() == before
+    # P-0001 leaves in the Easter holiday, before the summer term starts: then 1AJ can close after T2
+    imports.import_pupils(school.ledger, school.csv("left.csv", "pupil_id,class,enrolled_on,left_on\n"
+                                                               "P-0001,1AJ,2023-09-04,2024-04-12\n"))
+    [closed] = commands.close_class(school.ledger, "1AJ", T2)
+    assert closed.event_type == "ClassClosed"
+    report = queries.report(school.ledger, "2023-24")
+    [aj] = [row for block in report.phases for row in block.classes if row.class_id == "1AJ"]
+    assert (aj.terms["T2"].state, aj.terms["T2"].appropriate, aj.terms["T3"].state) == ("recorded", 1, "not_open")
+
+
+def test_enrolments_and_leavings_up_to_a_year_ahead(school: School) -> None:
+    # the clock stands at 2024-07-01: a year on is 2025-07-01, and no further
+    ahead = school.csv("ahead.csv", "pupil_id,class,enrolled_on,left_on\n"
+                                    "P-0100,1AJ,2025-07-01,\nP-0101,1AJ,2024-09-02,2025-07-02\nP-0102,1AJ,2099-01-01,\n")
+    before = school.state()
+    with pytest.raises(ImportRefused) as caught:
+        imports.import_pupils(school.ledger, ahead)
+    assert caught.value.problems == [
+        f"{ahead}:3: left_on 2025-07-02 is more than a year after today (2024-07-01); check the date",
+        f"{ahead}:4: enrolled_on 2099-01-01 is more than a year after today (2024-07-01); check the date",
+    ]
+    assert school.state() == before
+    assert imports.import_pupils(school.ledger, school.csv("ok.csv", "pupil_id,class,enrolled_on,left_on\n"
+                                                                     "P-0100,1AJ,2025-07-01,\n")).written == 1
 
 
 # -- writes that change nothing --------------------------------------------------------------

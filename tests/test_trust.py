@@ -133,6 +133,20 @@ def test_one_school_writing_does_not_change_the_other_schools_report(trust: Runn
     assert body(after) == body(before)  # ...OAK's facts did not
 
 
+def test_closing_a_class_looks_at_that_schools_roll_and_judgements_only(trust: Runner) -> None:
+    # Both schools have pupils in 1AJ; once OAK's have left, OAK's 1AJ can close and ELM's still cannot.
+    leaving = trust.csv("leaving.csv", "pupil_id,class,enrolled_on,left_on\n" + "".join(
+        f"P-000{n},1AJ,2023-09-04,2024-03-28\n" for n in (1, 2, 3)))
+    trust.run("import", "pupils", leaving, school="OAK", actor="dm1")
+    assert "closed class 1AJ after 2023-24/T2" in trust.run("class", "close", "1AJ", "--after", "2023-24/T2",
+                                                             school="OAK", actor="dm1")
+    refused = trust.run("class", "close", "1AJ", "--after", "2023-24/T1", school="ELM", actor="dm1", code=1)
+    assert refused == ("Error: class 1AJ has judgements recorded for terms after 2023-24/T1 (1 in 2023-24/T2); "
+                       "close it after 2023-24/T2 or later\n")
+    refused = trust.run("class", "close", "1AJ", "--after", "2023-24/T2", school="ELM", actor="dm1", code=1)
+    assert refused.startswith("Error: class 1AJ still has pupils on its roll after 2023-24/T2 (P-0001, P-0002, P-0003);")
+
+
 def test_the_trust_report_totals_are_the_sum_of_the_schools(trust: Runner) -> None:
     head = trust.json("verify")["events"]
     report = trust.json("report", "--year", "2023-24", "--trust", "--position", str(head))

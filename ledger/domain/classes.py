@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger.domain.calendar import Term
@@ -63,6 +65,26 @@ def decide_close(existing: ClassState | None, class_id: str, after: Term) -> Non
         raise InvalidInput(f"class {class_id} was already closed after {state.closed_after}")
     if after < state.from_term:
         raise InvalidInput(f"class {class_id} opened in {state.from_term}; it cannot close after {after}")
+
+
+def check_empty_after(class_id: str, after: Term, judged_later: Sequence[Term], staying: Sequence[str]) -> None:
+    """A class closes only once nothing of it is left after ``after``: its judgements for later terms
+    would turn into N/A cells and vanish from the totals, and pupils left on its roll would belong to
+    no class that exists. ``judged_later`` has the term of each such judgement; ``staying`` the pupils
+    whose placement in the class runs into a later term."""
+    if judged_later:
+        counts = Counter(judged_later)
+        found = ", ".join(f"{n} in {term}" for term, n in sorted(counts.items()))
+        raise InvalidInput(
+            f"class {class_id} has judgements recorded for terms after {after} ({found}); "
+            f"close it after {max(counts)} or later"
+        )
+    if staying:
+        shown = ", ".join(staying[:3]) + (f" and {len(staying) - 3} more" if len(staying) > 3 else "")
+        raise InvalidInput(
+            f"class {class_id} still has pupils on its roll after {after} ({shown}); move them to another class "
+            "or record their leaving with 'ledger import pupils' first, or close it after a later term"
+        )
 
 
 def require_class(state: ClassState | None, class_id: str) -> ClassState:

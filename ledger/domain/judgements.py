@@ -9,7 +9,7 @@ from ledger.domain.calendar import Term
 from ledger.domain.classes import ClassState, require_open
 from ledger.domain.pupils import PupilState
 from ledger.errors import InvalidInput, NotFound
-from ledger.events import STATUSES, Event, build, JudgementRecorded, JudgementRevised
+from ledger.events import STATUSES, Event, build, JudgementRecorded, JudgementRevised, visible_length
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def fold_judgement(events: list[tuple[int, Event]]) -> JudgementState | None:
 def check_status(status: str, reason: str | None) -> str:
     if status not in STATUSES:
         raise InvalidInput(f"status '{status}' is not valid; use appropriate or smaller-steps")
-    if status == "smaller-steps" and not (reason or "").strip():
+    if status == "smaller-steps" and not visible_length(reason):  # zero-width spaces are no reason
         raise InvalidInput("a smaller-steps judgement needs a reason (--reason, or the reason column)")
     return status
 
@@ -87,7 +87,7 @@ def decide_revise(
         raise NotFound(
             f"pupil {pupil_id} has no judgement for {term} to revise; record one with 'ledger judgement record'"
         )
-    if not (reason or "").strip():
+    if not visible_length(reason):
         raise InvalidInput("a revision needs a reason for the change (--reason)")
     check_status(status, "revision" if status == "smaller-steps" else None)
     if status == existing.status:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from ledger.errors import InvalidInput
+from ledger.errors import InvalidInput, NotFound
 from ledger.events import Event, build, PupilEnrolled, PupilLeft, PupilMoved
 
 
@@ -40,6 +40,16 @@ class PupilState:
         """The class the pupil was in on the last day they were on roll within the period."""
         during = self.classes_during(first, last)
         return during[-1].class_id if during else None
+
+
+def require_known(state: PupilState) -> PupilState:
+    """A pupil the ledger holds: an unknown id is a typo, not a pupil with nothing recorded yet."""
+    if not state.placements:
+        raise NotFound(
+            f"no pupil {state.pupil_id} in the ledger; check the pupil id "
+            "(pupils are added with 'ledger import pupils')"
+        )
+    return state
 
 
 def fold_pupil(pupil_id: str, events: list[Event]) -> PupilState:

@@ -30,7 +30,7 @@ from ledger.events import check_id
 from ledger.exchange.docx_tables import YEAR_IN_TITLE, phase_heading
 from ledger.exchange.grids import Grid, GridRow, cell_text
 from ledger.figures_events import ClassFigures, TermFigures
-from ledger.services.tabular import header_key, rows_of
+from ledger.services.tabular import header_key, in_line_order, rows_of
 
 STATUSES = ("appropriate", "smaller_steps")
 STATUS_LABEL = {"appropriate": "appropriate", "smaller_steps": "smaller steps"}
@@ -196,7 +196,8 @@ class _Table:
 # -- the flat shape ------------------------------------------------------------------------------
 def _parse_flat(grid: Grid) -> ParsedFigures:
     table = _Table()
-    for row in rows_of(grid, FLAT_COLUMNS):
+    rows = rows_of(grid, FLAT_COLUMNS)
+    for row in rows:
         phase_text, label = row.get("phase"), row.get("class")
         cells = {(n, s): row.get(f"t{n}_{s}") for n in (1, 2, 3) for s in STATUSES}
         if phase_text.lower() in _SCHOOL:
@@ -214,6 +215,7 @@ def _parse_flat(grid: Grid) -> ParsedFigures:
             table.problems.append(f"{row.where}: no class named")
             continue
         table.add_class(row.where, phase, label, cells)
+    table.problems[:] = in_line_order(grid.label, [*rows.problems, *table.problems])  # rows it could not read too
     return table.result(grid, year_in(grid.title))
 
 

@@ -3,7 +3,7 @@
 A CSV file, one sheet of an Excel workbook or a Word document's tables all become a :class:`Grid`:
 rows of raw cell values, each with the prefix every message about it starts with:
 
-* CSV: ``roll.csv:12`` (the line; a quoted cell spanning lines gives its last line)
+* CSV: ``roll.csv:12`` (the line; a quoted cell spanning lines gives the line its record starts on)
 * XLSX: ``roll.xlsx!Sheet1:12`` (the sheet's row number, as Excel shows it)
 * Word: ``figures.docx!table2:5`` (the table, counted from 1, and its row)
 """
@@ -107,11 +107,13 @@ def csv_grid(path: Path, raw: bytes) -> Grid:
         raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
     reader = csv.reader(text.splitlines(keepends=True))
     rows: list[GridRow] = []
+    start = 1  # where the next record starts: a quoted cell may carry it over several lines
     try:
         for values in reader:
-            rows.append(GridRow(f"{path}:{reader.line_num}", reader.line_num, tuple(values)))
+            rows.append(GridRow(f"{path}:{start}", start, tuple(values)))
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise InvalidInput(f"{path}:{reader.line_num}: {exc}") from None
+        raise InvalidInput(f"{path}:{start}: {exc}") from None
     return Grid(str(path), "csv", rows, hashlib.sha256(raw).hexdigest())
 
 

@@ -2,7 +2,7 @@
 
 All or nothing like every import: the whole table is checked and every problem reported with where
 it is; the same table again writes nothing; a different table for a year already recorded needs
-``--revise --reason``. A year with pupil-level judgements is refused, and so is a year not yet begun.
+``--revise --reason``. A year with pupil-level judgements is refused, and so is a year not yet ended.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ledger.domain.calendar import AcademicYear
 from ledger.domain.figures import decide_figures, fold_figures, refuse_if_pupil_level
 from ledger.domain.staff import Action
 from ledger.errors import InvalidInput
+from ledger.events import visible_length
 from ledger.exchange.figures_layout import ParsedFigures, parse_figures
 from ledger.exchange.grids import load_grid
 from ledger.figures_events import figures_stream
@@ -42,14 +43,17 @@ class FiguresResult:
 def import_figures(ledger: Ledger, path: Path, *, year: str | None = None, sheet: str | None = None,
                    revise_reason: str | None = None, dry_run: bool = False) -> FiguresResult:
     ledger.authorise(Action.RECORD_FIGURES)
-    if revise_reason is not None and len(revise_reason.strip()) < 3:
+    if revise_reason is not None and visible_length(revise_reason) < 3:
         raise InvalidInput("--revise needs --reason TEXT (at least 3 characters): why the figures changed")
     given = AcademicYear.parse(year) if year is not None else None
     grid = load_grid(path, sheet, word=True)
     parsed = parse_figures(grid)
     academic_year = _year(path, given, parsed)
-    if academic_year.first_day > ledger.today():
-        raise InvalidInput(f"{academic_year} has not started yet; historic figures are for past years")
+    # A year's table is complete once its summer term is over (the school's own dates where set).
+    last_day = ledger.calendar(academic_year)[1].dates(academic_year.terms()[-1])[1]
+    if last_day >= ledger.today():
+        raise InvalidInput(f"{academic_year} has not ended yet (its summer term ends {last_day}); "
+                           "historic figures are for past years")
     model = ledger.read_model
     judged = model.judgements_in_force(ledger.store.head().position, year_start=academic_year.start_year)
     refuse_if_pupil_level(academic_year, len(judged))

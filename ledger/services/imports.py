@@ -12,14 +12,15 @@ from pathlib import Path
 from ledger.domain.calendar import AcademicYear, Calendar, Term, parse_date
 from ledger.domain.classes import ClassState, require_open
 from ledger.domain.figures import aggregate_refusal
+from ledger.domain.horizon import check_date_ahead
 from ledger.domain.judgements import JudgementState, check_status, decide_record, decide_revise, judged_class
 from ledger.domain.pupils import PlacementRow, PupilState, plan_placements
 from ledger.domain.staff import Action
-from ledger.errors import ImportRefused, InvalidInput, LedgerError
-from ledger.events import Event, check_id, class_stream, judgement_stream, pupil_stream
+from ledger.errors import InvalidInput, LedgerError
+from ledger.events import Event, check_id, class_stream, judgement_stream, pupil_stream, visible_length
 from ledger.figures_events import figures_stream
 from ledger.services.context import Ledger
-from ledger.services.tabular import Row, read_table, tracked
+from ledger.services.tabular import Row, Rows, read_table, tracked
 from ledger.store.base import StreamWrite
 
 
@@ -92,13 +93,15 @@ def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: s
     look = _Lookups(ledger)
     look.read_classes(row.get("class") for row in rows)
     problems: list[str] = []
+    today = ledger.today()
     by_pupil: dict[str, list[tuple[Row, PlacementRow]]] = defaultdict(list)
     for row in tracked(rows):
         try:
             pupil_id = check_id("pupil_id", row.get("pupil_id"))
             class_id = row.get("class")
-            start = parse_date(row.get("enrolled_on"), "enrolled_on")
-            left_on = parse_date(row.get("left_on"), "left_on") if row.get("left_on") else None
+            start = check_date_ahead(parse_date(row.get("enrolled_on"), "enrolled_on"), today, "enrolled_on")
+            left_on = (check_date_ahead(parse_date(row.get("left_on"), "left_on"), today, "left_on")
+                       if row.get("left_on") else None)
             require_open(look.klass(class_id), class_id, look.term_of(start))
             if left_on is not None and left_on < start:
                 raise InvalidInput(f"left_on {left_on} is before enrolled_on {start}")
@@ -126,8 +129,7 @@ def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: s
         if new:
             result.kinds.update(type(e).type_name for e in new)
             writes.append(ledger.write(pupil_stream(pupil_id), version, new))
-    if problems:
-        raise ImportRefused(str(path), problems)
+    rows.refuse_if_any(str(path), problems)
     return finish_import(ledger, result, writes, digest, "pupils")
 
 
@@ -137,7 +139,7 @@ def import_judgements(
     ledger.authorise(Action.RECORD_JUDGEMENT)
     if revise_reason is not None:
         ledger.authorise(Action.REVISE_JUDGEMENT)
-        if len(revise_reason.strip()) < 3:
+        if visible_length(revise_reason) < 3:
             raise InvalidInput("--revise needs --reason TEXT (at least 3 characters): why the judgements changed")
     rows, digest = read_table(path, ("pupil_id", "class", "term", "status", "reason"), sheet=sheet)
     look = _Lookups(ledger)
@@ -181,14 +183,13 @@ def import_judgements(
                 writes.append(ledger.write(judgement_stream(pupil_id, str(term)), version, [event]))
         except LedgerError as exc:
             problems.append(f"{row.where}: {exc}")
-    if problems:
-        raise ImportRefused(str(path), problems)
+    rows.refuse_if_any(str(path), problems)
     # The reason is part of what was asked, but hashed: command ids have a fixed maximum length.
     reason_digest = hashlib.sha256((revise_reason or "").encode()).hexdigest()[:16]
     return finish_import(ledger, result, writes, f"{digest}:{reason_digest}", "judgements")
 
 
-def _row_keys(rows: list[Row]) -> set[tuple[str, Term]]:
+def _row_keys(rows: Rows) -> set[tuple[str, Term]]:
     """(pupil id, term) of every row whose two fields parse; the others are reported by the main loop."""
     keys: set[tuple[str, Term]] = set()
     for row in rows:

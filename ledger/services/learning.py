@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ledger.domain.calendar import Term
+from ledger.domain.horizon import check_term_ahead
 from ledger.domain.learning import (
     Framework, OutcomeState, TargetState, decide_approve, decide_define_framework, decide_set_outcome,
     decide_set_target, decide_stage, fold_framework, fold_outcome, fold_target, require_framework,
@@ -44,6 +45,12 @@ def parse_terms(text: str | list[str]) -> list[str]:
     if not parts:
         raise InvalidInput("a target needs the term(s) it is for, e.g. 2023-24/T1;2023-24/T2")
     return [str(t) for t in sorted({Term.parse(p) for p in parts})]
+
+
+def planned_terms(ledger: Ledger, text: str | list[str]) -> list[str]:
+    """The terms a target is for (as :func:`parse_terms`), none beyond the end of next academic year."""
+    today = ledger.today()
+    return [str(check_term_ahead(Term.parse(t), today, "a target can be for")) for t in parse_terms(text)]
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -93,7 +100,7 @@ def set_target(ledger: Ledger, target_id: str, pupil_id: str, outcome_id: str, f
                description: str, terms: str | list[str]) -> list[StoredEvent]:
     ledger.authorise(Action.SET_TARGETS)
     event = build(TargetSet, target_id=target_id, pupil_id=pupil_id, outcome_id=outcome_id,
-                  framework_id=framework_id, description=description, terms=parse_terms(terms))
+                  framework_id=framework_id, description=description, terms=planned_terms(ledger, terms))
     if (done := ledger.replay(target_stream(event.target_id))) is not None:
         return done
     version, existing = target(ledger, event.target_id)
@@ -125,7 +132,7 @@ def revise_target(ledger: Ledger, target_id: str, description: str | None, terms
     current = require_target(state, target_id)
     event = build(TargetRevised, target_id=target_id, pupil_id=current.pupil_id,
                   description=description or current.description,
-                  terms=parse_terms(terms) if terms else list(current.terms), reason=reason)
+                  terms=planned_terms(ledger, terms) if terms else list(current.terms), reason=reason)
     if (event.description, tuple(event.terms)) == (current.description, current.terms):
         raise InvalidInput(f"target {target_id} already reads like that; nothing to revise")
     return ledger.append([ledger.write(target_stream(target_id), version, [event])])

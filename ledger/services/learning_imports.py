@@ -8,7 +8,7 @@ from pathlib import Path
 from ledger.domain.calendar import parse_date
 from ledger.domain.learning import Framework, Stage, TargetState, decide_set_target, parse_area, require_framework, require_open_outcome
 from ledger.domain.staff import Action
-from ledger.errors import ImportRefused, InvalidInput, LedgerError
+from ledger.errors import InvalidInput, LedgerError
 from ledger.events import build
 from ledger.learning_events import OutcomeSet, TargetSet, outcome_stream, target_stream
 from ledger.services import learning
@@ -41,8 +41,7 @@ def import_outcomes(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet:
             result.kinds[event.type_name] += 1
         except LedgerError as exc:
             problems.append(f"{row.where}: {exc}")
-    if problems:
-        raise ImportRefused(str(path), problems)
+    rows.refuse_if_any(str(path), problems)
     return finish_import(ledger, result, writes, digest, "outcomes")
 
 
@@ -56,7 +55,7 @@ def import_targets(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: 
         try:
             event = build(TargetSet, target_id=row.get("target_id"), pupil_id=row.get("pupil_id"),
                           outcome_id=row.get("outcome_id"), framework_id=row.get("framework"),
-                          description=row.get("description"), terms=learning.parse_terms(row.get("terms")))
+                          description=row.get("description"), terms=learning.planned_terms(ledger, row.get("terms")))
             if event.target_id in seen:
                 raise InvalidInput(f"target {event.target_id} appears twice in the file")
             seen.add(event.target_id)
@@ -75,8 +74,7 @@ def import_targets(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: 
             result.kinds[event.type_name] += 1
         except LedgerError as exc:
             problems.append(f"{row.where}: {exc}")
-    if problems:
-        raise ImportRefused(str(path), problems)
+    rows.refuse_if_any(str(path), problems)
     return finish_import(ledger, result, writes, digest, "targets")
 
 
@@ -116,8 +114,7 @@ def import_stages(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: s
             result.kinds[event.type_name] += 1
         except LedgerError as exc:
             problems.append(f"{row.where}: {exc}")
-    if problems:
-        raise ImportRefused(str(path), sorted(problems, key=_line_order))
+    rows.refuse_if_any(str(path), problems)  # in line order, though rows were checked in date order
     writes: list[StreamWrite] = [
         ledger.write(target_stream(tid), version, new) for tid, (version, _, new) in targets.items() if new
     ]
@@ -137,8 +134,3 @@ def _already_recorded(state: TargetState, stage: str, achieved_on: object, frame
         return False
     return any(s.index == index and s.achieved_on == achieved_on for s in state.stages)
 
-
-def _line_order(problem: str) -> tuple[str, int]:
-    where = problem.split(": ", 1)[0]
-    file_part, _, line = where.rpartition(":")
-    return (file_part, int(line) if line.isdigit() else 0)

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from ledger.domain.calendar import AcademicYear, Term, local_date
+from ledger.errors import NotFound
 from ledger.readmodel import JudgementView, OutcomeView, ReadModel, Report, TargetView, TermProgress
 from ledger.services.context import Ledger
-from ledger.services.queries import resolve_moment
+from ledger.services.queries import known_pupil, resolve_moment
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def review(ledger: Ledger, term: Term, class_id: str | None = None, as_at: str |
            position: int | None = None) -> Review:
     pos, instant = resolve_moment(ledger, as_at, position)
     model = ledger.read_model
+    if class_id is not None and class_id not in model.class_phases(pos):  # as smaller-steps and trend say it
+        raise NotFound(f"no class '{class_id}' in the ledger as it stood at position {pos}")
     start, end = _term_window(ledger, term, pos)
     roll = model.roll_on(pos, _reference_day(start, end, instant, ledger))
     judged = {j.pupil_id: j for j in model.judgements_in_force(pos, term.year.start_year, term.number)}
@@ -126,6 +129,7 @@ def _review_line(pupil_id: str, klass: str, judgement: JudgementView | None, row
 
 def pupil_page(ledger: Ledger, pupil_id: str, as_at: str | None = None, position: int | None = None) -> PupilPage:
     pos, instant = resolve_moment(ledger, as_at, position)
+    pupil_id = known_pupil(ledger, pupil_id)
     model = ledger.read_model
     current = model.roll_on(pos, local_date(instant, ledger.tz)).get(pupil_id)
     return PupilPage(

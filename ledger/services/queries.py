@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ledger.domain.calendar import AcademicYear, Term, parse_instant
+from ledger.domain.pupils import require_known
 from ledger.errors import InvalidInput, TamperingFound
+from ledger.events import check_id
 from ledger.readmodel import HistoryRow, Report
 from ledger.services.context import Ledger
 from ledger.store.chain import verify_chain
@@ -42,7 +44,18 @@ def history(
     ledger: Ledger, pupil_id: str, term: Term | None = None, as_at: str | None = None, position: int | None = None
 ) -> list[HistoryRow]:
     pos, _ = resolve_moment(ledger, as_at, position)
+    pupil_id = known_pupil(ledger, pupil_id)
     return ledger.read_model.history(pupil_id, str(term) if term else None, pos)
+
+
+def known_pupil(ledger: Ledger, pupil_id: str) -> str:
+    """The pupil id, trimmed, if the ledger holds that pupil now (NotFound otherwise).
+
+    Asked of the ledger as it is now, not at ``--as-at``: a pupil enrolled later simply had nothing
+    recorded then, which is an empty answer, while an id the ledger has never held is a typo."""
+    pupil_id = check_id("pupil_id", pupil_id)
+    require_known(ledger.pupil(pupil_id)[1])
+    return pupil_id
 
 
 def verify(ledger: Ledger) -> int:

@@ -34,6 +34,34 @@ class Row:
         return (self.values.get(column) or "").strip()
 
 
+class Rows(list[Row]):
+    """A table's data rows. A row that cannot be read as a record (more cells than the header has
+    columns, a value under no header) is left out and its problem kept in ``problems``, so that the
+    importer still checks every other row and reports every bad row of the file at once."""
+
+    def __init__(self, label: str, rows: list[Row], problems: list[str]) -> None:
+        super().__init__(rows)
+        self.label = label
+        self.problems = problems
+
+    def refuse_if_any(self, source: str, problems: list[str]) -> None:
+        """Refuse the import (nothing written) with these rows' problems and ``problems``, in line order."""
+        found = [*self.problems, *problems]
+        if found:
+            raise ImportRefused(source, in_line_order(self.label, found))
+
+
+def in_line_order(label: str, problems: list[str]) -> list[str]:
+    """Problems that start ``LABEL:LINE:`` sorted by line (stably; any others first)."""
+    prefix = len(label) + 1
+
+    def line(problem: str) -> int:
+        number = problem[prefix:].split(":", 1)[0] if problem.startswith(label + ":") else ""
+        return int(number) if number.isdigit() else 0
+
+    return sorted(problems, key=line)
+
+
 def header_key(name: Any) -> str:
     """How headers are compared: lower case, without spaces, underscores or a byte-order mark."""
     return re.sub(r"[\s_]+", "", cell_text(name)).lower()
@@ -48,7 +76,7 @@ def tracked(items: Sequence[T], label: str = "checking rows") -> Iterable[T]:
 
 
 def read_table(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = (), *,
-               sheet: str | None = None, dates: tuple[str, ...] | None = None) -> tuple[list[Row], str]:
+               sheet: str | None = None, dates: tuple[str, ...] | None = None) -> tuple[Rows, str]:
     """The file's data rows and a digest of its bytes (and sheet): the import's idempotency key.
 
     ``path`` is CSV unless it ends in .xlsx or .xlsm (then ``sheet``, default the first sheet).
@@ -59,7 +87,7 @@ def read_table(path: Path, required: tuple[str, ...], optional: tuple[str, ...] 
 
 
 def rows_of(grid: Grid, required: tuple[str, ...], optional: tuple[str, ...] = (),
-            dates: tuple[str, ...] | None = None) -> list[Row]:
+            dates: tuple[str, ...] | None = None) -> Rows:
     columns = required + optional
     date_columns = set(dates if dates is not None else [c for c in columns if c.endswith("_on")])
     wanted = {header_key(c): c for c in columns}
@@ -95,7 +123,7 @@ def rows_of(grid: Grid, required: tuple[str, ...], optional: tuple[str, ...] = (
         problems.append(f"{header_row.where}: unknown column(s) {', '.join(unknown)}")
     if problems:
         raise ImportRefused(grid.label, problems)
-    problems += _merged_problems(grid, header_row.number)
+    merged = _merged_problems(grid, header_row.number)
     rows: list[Row] = []
     width = len(names)
     for row in body[1:]:
@@ -107,20 +135,20 @@ def rows_of(grid: Grid, required: tuple[str, ...], optional: tuple[str, ...] = (
                 extra = next(i for i in range(width, len(cells)) if cell_text(cells[i]))
                 problems.append(f"{row.where}: a value in column {column_letter(extra + 1)}, which has no header")
             continue
-        values: dict[str, str] = {}
-        for i, name in enumerate(names):
-            value = cells[i] if i < len(cells) else None
-            if name is None:
-                if cell_text(value):
-                    problems.append(f"{row.where}: a value in column {column_letter(i + 1)}, which has no header")
-                continue
-            values[name] = date_text(value, grid.epoch) if name in date_columns else cell_text(value)
+        unnamed = [i for i, name in enumerate(names) if name is None and i < len(cells) and cell_text(cells[i])]
+        if unnamed:
+            problems += [f"{row.where}: a value in column {column_letter(i + 1)}, which has no header" for i in unnamed]
+            continue
+        values = {
+            name: date_text(value, grid.epoch) if name in date_columns else cell_text(value)
+            for name, value in zip(names, [*cells, *[None] * (width - len(cells))]) if name is not None
+        }
         rows.append(Row(row.where, values))
-    if problems:
-        raise ImportRefused(grid.label, sorted(set(problems), key=_order(grid)))
-    if not rows:
+    if merged:  # the rows under a merge have lost their values: nothing in them is worth checking
+        raise ImportRefused(grid.label, in_line_order(grid.label, [*merged, *problems]))
+    if not rows and not problems:
         raise InvalidInput(f"{grid.label}: no data rows under the header; nothing to import")
-    return rows
+    return Rows(grid.label, rows, problems)
 
 
 def _merged_problems(grid: Grid, header_number: int) -> list[str]:
@@ -129,13 +157,3 @@ def _merged_problems(grid: Grid, header_number: int) -> list[str]:
         f"{grid.where(m.min_row)}: cells {m.ref} are merged; unmerge them so that every row has its own value"
         for m in grid.merged if m.max_row >= header_number
     ]
-
-
-def _order(grid: Grid) -> Callable[[str], tuple[int, str]]:
-    prefix = len(grid.label) + 1
-
-    def key(problem: str) -> tuple[int, str]:
-        number = problem[prefix:].split(":", 1)[0]
-        return (int(number) if number.isdigit() else 0, problem)
-
-    return key
