@@ -891,6 +891,36 @@ def test_a_command_id_reused_for_other_work_is_a_conflict(school: Path) -> None:
             errors="command id open-3XX was already used for a different command; use a new command id for new work")
 
 
+def _command_ids(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {row[0] for row in conn.execute("SELECT command_id FROM events")}
+
+
+def test_an_import_takes_the_command_id_given(school: Path, folder: Path) -> None:
+    """--command-id is the import's key as for any write: a retry writes once, other work under it is refused."""
+    w = ["--db", str(school), "--actor", "dm1", "--command-id", "roll-2024-01"]
+    roll = write_csv(folder / "new.csv", "pupil_id,class,enrolled_on", "P-0010,1AJ,2024-01-08", "P-0011,1CW,2024-01-08")
+    assert ok(*w, "import", "pupils", str(roll)) == f"{roll}: 2 rows read, wrote 2 events (2 PupilEnrolled)\n"
+    assert "roll-2024-01" in _command_ids(school)
+    after = head(school)
+    assert ok(*w, "import", "pupils", str(roll)) == f"{roll}: 2 rows read, nothing new to write\n"  # the retry
+    assert head(school) == after
+    reused = "command id roll-2024-01 was already used for a different command; use a new command id for new work"
+    other = write_csv(folder / "other.csv", "pupil_id,class,enrolled_on", "P-0012,1AJ,2024-01-08")
+    refused(school, *w, "import", "pupils", str(other), code=1, errors=reused)
+    # a file with nothing new to write is refused too when the id wrote elsewhere
+    old = write_csv(folder / "old.csv", "pupil_id,class,enrolled_on", "P-0001,1AJ,2023-09-04")
+    refused(school, *w, "import", "pupils", str(old), code=1, errors=reused)
+    t2 = write_csv(folder / "t2.csv", "pupil_id,class,term,status,reason", "P-0010,1AJ,2023-24/T2,appropriate,")
+    refused(school, *w, "import", "judgements", str(t2), code=1, errors=reused)
+    # an id first used by another command is refused for an import
+    opened = ["--db", str(school), "--actor", "dm1", "--command-id", "open-3XX"]
+    ok(*opened, "class", "open", "3XX", "--phase", "KS1", "--from", "2023-24/T1")
+    refused(school, *opened, "import", "judgements", str(t2), code=1, errors=reused.replace("roll-2024-01", "open-3XX"))
+    # without --command-id an import still makes its own
+    assert ok("--db", str(school), "--actor", "dm1", "import", "judgements", str(t2)).endswith("wrote 1 events (1 JudgementRecorded)\n")
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     from conftest import postgres_schema_url

@@ -22,7 +22,7 @@ from cli import cli
 from conftest import FakeClock
 from figures_fixtures import EARLIER_YEAR, document_text, earlier_year_docx, seed_docx, text_to_docx
 from ledger.domain.calendar import Term
-from ledger.errors import ImportRefused, InvalidInput, LedgerError, NotAllowed
+from ledger.errors import Conflict, ImportRefused, InvalidInput, LedgerError, NotAllowed
 from ledger.event_types import ALL_EVENT_TYPES
 from ledger.exchange.report_writers import export_report
 from ledger.figures_events import HistoricFiguresRecorded, HistoricFiguresRevised
@@ -217,6 +217,21 @@ def test_a_year_not_yet_ended_is_refused(ledger: Ledger, clock: FakeClock, tmp_p
     assert lines == ["2023-24 has not ended yet (its summer term ends 2024-07-19); historic figures are for past years"]
     clock.set(datetime(2024, 7, 20, 9, 0, tzinfo=timezone.utc))
     assert import_figures(ledger, SEED_CSV, year="2023-24").event_type == "HistoricFiguresRecorded"
+
+
+def test_the_command_id_given_is_the_imports_key(ledger: Ledger, tmp_path: Path) -> None:
+    """With --command-id a retried figures import writes once; other figures under that id are refused."""
+    ledger.command_id = "figures-2023-24"
+    seed = seed_docx(tmp_path / "seed.docx")
+    assert import_figures(ledger, seed).event_type == "HistoricFiguresRecorded"
+    assert ledger.store.read_command("figures-2023-24")[0].stream_id == "figures-2023-24"
+    after = head(ledger)
+    assert import_figures(ledger, seed).event_type is None  # the retry
+    assert head(ledger) == after
+    reused = "command id figures-2023-24 was already used for a different command; use a new command id for new work"
+    fixed = seed_docx(tmp_path / "fixed.docx", {"\t1AJ\n\t10\n\t0\n\t9\n\t1": "\t1AJ\n\t10\n\t0\n\t8\n\t2"})
+    assert refused(ledger, lambda: import_figures(ledger, fixed, revise_reason="1AJ moderated"), Conflict) == [reused]
+    assert refused(ledger, lambda: import_figures(ledger, earlier_year_docx(tmp_path / "2022-23.docx")), Conflict) == [reused]
 
 
 def test_the_year_must_be_known_and_agree_with_the_title(ledger: Ledger, tmp_path: Path) -> None:

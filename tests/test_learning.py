@@ -19,7 +19,7 @@ import pytest
 from conftest import FakeClock
 from ledger.domain.calendar import Term
 from ledger.domain.learning import BUILTIN_FRAMEWORKS
-from ledger.errors import ImportRefused, InvalidInput, LedgerError, NotAllowed, NotFound
+from ledger.errors import Conflict, ImportRefused, InvalidInput, LedgerError, NotAllowed, NotFound
 from ledger.services import commands, imports, learning, learning_imports
 from ledger.services.context import Ledger
 
@@ -466,6 +466,20 @@ def test_outcome_import_then_reimport_writes_nothing(school: Ledger, tmp_path: P
     again = learning_imports.import_outcomes(as_(school, "KS1"), path)
     assert not again.kinds and "nothing new to write" in again.summary
     assert head(school) == after
+
+
+def test_a_learning_import_takes_the_command_id_given(school: Ledger, tmp_path: Path) -> None:
+    path = write(tmp_path, "outcomes.csv", "outcome_id,pupil_id,area,description\n"
+                 "O-10,P-001,semh,Manages change calmly\n")
+    as_(school, "T1").command_id = "outcomes-1"
+    assert learning_imports.import_outcomes(school, path).kinds == {"OutcomeSet": 1}
+    assert [e.stream_id for e in school.store.read_command("outcomes-1")] == ["outcome-O-10"]
+    after = head(school)
+    assert not learning_imports.import_outcomes(school, path).kinds  # the retry writes nothing
+    assert head(school) == after
+    other = write(tmp_path, "other.csv", "outcome_id,pupil_id,area,description\nO-11,P-002,semh,Travels with support\n")
+    refused(school, Conflict, "command id outcomes-1 was already used for a different command",
+            lambda: learning_imports.import_outcomes(school, other))
 
 
 def test_target_import_reports_every_bad_row_and_writes_nothing(school: Ledger, tmp_path: Path) -> None:

@@ -82,11 +82,26 @@ class Ledger:
             return None
         wanted = {self.scoped(s) for s in stream_ids}
         if {e.stream_id for e in earlier} != wanted:
-            raise Conflict(
-                f"command id {self.command_id} was already used for a different command; "
-                "use a new command id for new work"
-            )
+            raise self._reused()
         return earlier
+
+    def check_retry_within(self, stream_ids: Iterable[str]) -> None:
+        """Refuse a ``--command-id`` already used for writes outside these streams.
+
+        For a bulk command that has found nothing new to write: a retry of an import that succeeded
+        finds its rows written, and what it wrote then lies in the streams its file names now; an
+        earlier write anywhere else under this id was another command's, as the store would say."""
+        if not self.command_id:
+            return
+        allowed = {self.scoped(s) for s in stream_ids}
+        if any(e.stream_id not in allowed for e in self.store.read_command(self.command_id)):
+            raise self._reused()
+
+    def _reused(self) -> Conflict:
+        return Conflict(
+            f"command id {self.command_id} was already used for a different command; "
+            "use a new command id for new work"
+        )
 
     def append(self, writes: Sequence[StreamWrite], command_id: str | None = None) -> list[StoredEvent]:
         assert self.actor is not None, "authorise() before append()"

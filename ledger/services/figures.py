@@ -62,12 +62,15 @@ def import_figures(ledger: Ledger, path: Path, *, year: str | None = None, sheet
                            revise_reason.strip() if revise_reason else None)
     result = FiguresResult(str(path), str(academic_year), parsed, dry_run=dry_run)
     if event is None:
+        if not dry_run:  # a retry under the same --command-id finds its table already recorded
+            ledger.check_retry_within([figures_stream(str(academic_year))])
         return result
     result.event_type = event.type_name
     if not dry_run:
         write = ledger.write(figures_stream(str(academic_year)), version, [event])
         key = f"{ledger.school}:{academic_year}:v{version}:{grid.digest}:{revise_reason or ''}"
-        ledger.append([write], command_id="import-figures:" + hashlib.sha256(key.encode()).hexdigest())
+        # The user's --command-id, when given, is the key (the store refuses it for other content).
+        ledger.append([write], command_id=ledger.command_id or "import-figures:" + hashlib.sha256(key.encode()).hexdigest())
     return result
 
 

@@ -75,9 +75,22 @@ class _Lookups:
         return self.calendar(AcademicYear.containing(day)).term_on(day)
 
 
-def finish_import(ledger: Ledger, result: ImportResult, writes: list[StreamWrite], digest: str, kind: str) -> ImportResult:
+def finish_import(ledger: Ledger, result: ImportResult, writes: list[StreamWrite], digest: str, kind: str,
+                  named: Iterable[str] = ()) -> ImportResult:
+    """Write what the import planned, all in one append. ``named`` are the streams the file's rows
+    name (written to or found already up to date)."""
     result.written = sum(len(w.events) for w in writes)
-    if writes and not result.dry_run:
+    if result.dry_run:
+        return result
+    if ledger.command_id:
+        # The user's --command-id is the key, as for every other write: the store refuses it for
+        # other content, and a retry of an import that succeeded finds its rows already written.
+        if writes:
+            ledger.append(writes, command_id=ledger.command_id)
+        else:
+            ledger.check_retry_within(named)
+        return result
+    if writes:
         # The id names the file and what it writes now: a retry after a lost reply is recognised,
         # and the same file imported again after the ledger changed is a new command, not a clash.
         planned = hashlib.sha256(
@@ -130,7 +143,7 @@ def import_pupils(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: s
             result.kinds.update(type(e).type_name for e in new)
             writes.append(ledger.write(pupil_stream(pupil_id), version, new))
     rows.refuse_if_any(str(path), problems)
-    return finish_import(ledger, result, writes, digest, "pupils")
+    return finish_import(ledger, result, writes, digest, "pupils", (pupil_stream(p) for p in by_pupil))
 
 
 def import_judgements(
@@ -186,7 +199,8 @@ def import_judgements(
     rows.refuse_if_any(str(path), problems)
     # The reason is part of what was asked, but hashed: command ids have a fixed maximum length.
     reason_digest = hashlib.sha256((revise_reason or "").encode()).hexdigest()[:16]
-    return finish_import(ledger, result, writes, f"{digest}:{reason_digest}", "judgements")
+    return finish_import(ledger, result, writes, f"{digest}:{reason_digest}", "judgements",
+                         (judgement_stream(p, str(t)) for p, t in keys))
 
 
 def _row_keys(rows: Rows) -> set[tuple[str, Term]]:

@@ -42,7 +42,7 @@ def import_outcomes(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet:
         except LedgerError as exc:
             problems.append(f"{row.where}: {exc}")
     rows.refuse_if_any(str(path), problems)
-    return finish_import(ledger, result, writes, digest, "outcomes")
+    return finish_import(ledger, result, writes, digest, "outcomes", (outcome_stream(o) for o in seen))
 
 
 def import_targets(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: str | None = None) -> ImportResult:
@@ -75,7 +75,7 @@ def import_targets(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: 
         except LedgerError as exc:
             problems.append(f"{row.where}: {exc}")
     rows.refuse_if_any(str(path), problems)
-    return finish_import(ledger, result, writes, digest, "targets")
+    return finish_import(ledger, result, writes, digest, "targets", (target_stream(t) for t in seen))
 
 
 def _same_target(existing: TargetState, event: TargetSet) -> bool:
@@ -118,7 +118,7 @@ def import_stages(ledger: Ledger, path: Path, *, dry_run: bool = False, sheet: s
     writes: list[StreamWrite] = [
         ledger.write(target_stream(tid), version, new) for tid, (version, _, new) in targets.items() if new
     ]
-    return finish_import(ledger, result, writes, digest, "stages")
+    return finish_import(ledger, result, writes, digest, "stages", (target_stream(t) for t in targets))
 
 
 def _already_recorded(state: TargetState, stage: str, achieved_on: object, frameworks: dict[str, Framework],
