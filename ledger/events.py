@@ -232,7 +232,8 @@ def build(cls: type[E], where: str = "", **fields: Any) -> E:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "value"
-        value = fields.get(str(err["loc"][0])) if err["loc"] else None
+        # Inside a list (a framework's stages) quote the item at fault, not the whole list.
+        value = err.get("input") if len(err["loc"]) > 1 else fields.get(str(err["loc"][0])) if err["loc"] else None
         prefix = f"{where}: " if where else ""
         raise InvalidInput(prefix + _explain(field, value, err["msg"], err["type"])) from None
 

@@ -656,6 +656,13 @@ def test_free_text_counts_only_visible_characters(cls: type, fields: dict, field
     assert visible_length(" a\u200bb\u00adc ") == 3 and visible_length(None) == 0
 
 
+def test_an_item_of_a_list_is_quoted_alone() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        build(FrameworkDefined, "f.csv:4", framework_id="own", name="Own scale", stages=["a", "b\x01", "c"])
+    assert str(caught.value) == ("f.csv:4: stages.1 'b\x01' has a line break or other control character (U+0001); "
+                                 "write it as one line of plain text")
+
+
 def test_events_already_stored_are_read_whatever_their_text() -> None:
     # The rules bind what is written now; an event stored before them must still read (the mapper
     # validates on the way out, and an old reason with a newline is not tampering).
