@@ -1041,6 +1041,13 @@ class SampleWriter:
         self.clock.advance(1)
         return self.ledger
 
+    def importer(self, actor: str) -> Ledger:
+        """As :meth:`as_`, for an import: with no command id of its own, an import is keyed by its file
+        and what it writes (deterministic already), as the shipped sample's imports were written."""
+        ledger = self.as_(actor)
+        ledger.command_id = None
+        return ledger
+
     def schedule(self) -> list[tuple[datetime, int, Callable[[], None]]]:
         tz = self.clock.tz
         items: list[tuple[date, time, Callable[[], None]]] = [(date(2023, 9, 1), time(8, 0), self.set_up)]
@@ -1086,7 +1093,7 @@ class SampleWriter:
     def import_roll(self, term: int) -> None:
         path = write_csv(self.workdir / f"roll-T{term}.csv", ("pupil_id", "class", "enrolled_on", "left_on"),
                          self.plan.rolls.roll_rows(term))
-        imports.import_pupils(self.as_(DATA_MANAGER), path)
+        imports.import_pupils(self.importer(DATA_MANAGER), path)
 
     def judgement_sessions(self, term: int) -> list[tuple[date, time, Callable[[], None]]]:
         """Class data meetings in the last weeks of the term, three a day, in the table's order."""
@@ -1108,7 +1115,7 @@ class SampleWriter:
     def import_class(self, class_id: str, term: int) -> None:
         path = write_csv(self.workdir / f"judgements-T{term}-{class_id}.csv", JUDGEMENT_COLUMNS,
                          judgement_rows(self.class_judgements(class_id, term)))
-        imports.import_judgements(self.as_(teacher(class_id)), path)
+        imports.import_judgements(self.importer(teacher(class_id)), path)
 
     def record_one_by_one(self, class_id: str, term: int) -> None:
         # The smallest class's teacher types each judgement in rather than uploading a file.
@@ -1137,7 +1144,7 @@ class SampleWriter:
             for j in self.plan.final[term] if j.class_id in classes
         )
         path = write_csv(self.workdir / f"moderation-T{term}.csv", JUDGEMENT_COLUMNS, rows)
-        result = imports.import_judgements(self.as_(actors.pop()), path, revise_reason=reason)
+        result = imports.import_judgements(self.importer(actors.pop()), path, revise_reason=reason)
         if result.kinds["JudgementRevised"] != len(batch) or result.written != len(batch):
             raise AssertionError(f"T{term}'s moderation file wrote {result.summary}, expected {len(batch)} revisions")
 
@@ -1184,14 +1191,14 @@ class SampleWriter:
         path = write_csv(self.workdir / f"outcomes-{class_id}.csv", ("outcome_id", "pupil_id", "area", "description"),
                          [{"outcome_id": o.outcome_id, "pupil_id": o.pupil_id, "area": o.area,
                            "description": o.description} for o in outcomes])
-        result = learning_imports.import_outcomes(self.as_(teacher(class_id)), path)
+        result = learning_imports.import_outcomes(self.importer(teacher(class_id)), path)
         targets = self.september_targets(class_id)
         path = write_csv(self.workdir / f"targets-{class_id}.csv",
                          ("target_id", "pupil_id", "outcome_id", "framework", "description", "terms"),
                          [{"target_id": t.target_id, "pupil_id": t.pupil_id, "outcome_id": t.outcome_id,
                            "framework": t.framework, "description": t.description,
                            "terms": ";".join(str(term_of(n)) for n in (t.set_terms or t.terms))} for t in targets])
-        result2 = learning_imports.import_targets(self.as_(teacher(class_id)), path)
+        result2 = learning_imports.import_targets(self.importer(teacher(class_id)), path)
         if (result.written, result2.written) != (len(outcomes), len(targets)):
             raise AssertionError(f"{class_id}: wrote {result.summary} and {result2.summary}")
 
@@ -1248,7 +1255,7 @@ class SampleWriter:
                          ("target_id", "stage", "achieved_on", "note", "reason"),
                          [{"target_id": s.target_id, "stage": s.stage, "achieved_on": s.day.isoformat(),
                            "note": s.note, "reason": s.reason or ""} for s in stages])
-        result = learning_imports.import_stages(self.as_(teacher(class_id)), path)
+        result = learning_imports.import_stages(self.importer(teacher(class_id)), path)
         if result.written != len(stages):
             raise AssertionError(f"T{term} {class_id}: the stages file wrote {result.summary}, expected {len(stages)}")
 
