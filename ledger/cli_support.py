@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -44,9 +45,12 @@ class LedgerGroup(click.Group):
 def one_line(text: str) -> str:
     """A message as exactly one line: a newline, carriage return or other control character quoted
     from the input (a cell, a file name) is shown escaped, never acted on by the terminal."""
-    return "".join(
-        c if unicodedata.category(c) != "Cc" and c not in "\u2028\u2029" else repr(c)[1:-1] for c in text
-    )
+    return "".join(repr(c)[1:-1] if _acts_on_the_terminal(c) else c for c in text)
+
+
+def _acts_on_the_terminal(c: str) -> bool:
+    # Control characters, line separators, and the bidirectional overrides that reorder what follows.
+    return unicodedata.category(c) == "Cc" or c in "\u2028\u2029" or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069
 
 
 class TermType(click.ParamType):
@@ -82,13 +86,18 @@ class OutputType(click.ParamType):
         path = Path(text).expanduser()
         if path.exists() and not path.is_file():
             self.fail(f"{one_line(text)} is not a regular file; give the path of a file to write", param, ctx)
+        # A link is written through, never replaced (/dev/stdout is a link): the file is swapped
+        # in beside its real target.
+        target = os.path.realpath(path)
+        if path.is_symlink() and not Path(target).parent.is_dir():
+            self.fail(f"{one_line(text)} is a link to nowhere; give the path of a file to write", param, ctx)
         settings = ctx.find_object(Settings) if ctx is not None else None
-        ledger_file = settings.sqlite_path() if settings is not None else None
-        if ledger_file is not None:
-            target = str(path.resolve())
-            if target == ledger_file or target.startswith((ledger_file + "-", ledger_file + ".projection")):
+        protected = [f for f in (settings.sqlite_path() if settings is not None else None,
+                                 os.environ.get("LEDGER_PROJECTION")) if f and f != ":memory:"]
+        for own in (os.path.realpath(f) for f in protected):
+            if target == own or target.startswith((own + "-", own + ".projection", own + ".wal")):
                 self.fail(f"{one_line(text)} is the ledger's own file; write the output somewhere else", param, ctx)
-        return path
+        return Path(target) if path.is_symlink() else path
 
 
 OUTPUT = OutputType()
@@ -126,7 +135,8 @@ class Settings:
         from ledger.store import to_url  # light: no driver is imported
 
         url = to_url(self.db)
-        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        found = re.match(r"sqlite(\+\w+)?:///(.*)$", url)  # sqlite:///F and sqlite+pysqlite:///F alike
+        path = found.group(2).split("?", 1)[0] if found else ""
         return os.path.realpath(path) if path and path != ":memory:" else None
 
     def open(self, ctx: click.Context, create: bool = False, school: str | None = None):  # noqa: ANN201

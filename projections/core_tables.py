@@ -15,6 +15,8 @@ LOG = Table(
     (),
     # Positions are global, so the log keeps every school's events (as-at lookups, the audit).
     "SELECT position, recorded_at, actor, event_type, stream_id, command_id, payload FROM incoming",
+    # The store writes one fixed-width UTC form; as-at lookups compare it as text.
+    "recorded_at IS NULL OR TRY_STRPTIME(recorded_at, '%Y-%m-%dT%H:%M:%S.%fZ') IS NULL OR length(recorded_at) != 27",
 )
 
 CLASSES = Table(

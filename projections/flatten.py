@@ -20,11 +20,16 @@ import duckdb
 import pyarrow as pa
 
 from ledger.errors import TamperingFound
+from ledger.event_types import ALL_EVENT_TYPES
 from ledger.store.mapper import SCHOOL_PREFIX
 
-# The log's columns a batch carries (the hash is read for the last event only: the meta row).
-BATCH_COLUMNS = ("position", "stream_id", "event_type", "payload", "recorded_at", "actor", "command_id", "hash")
-_INCOMING = pa.schema([("position", pa.int64()), *((c, pa.string()) for c in BATCH_COLUMNS[1:-1])])
+# The log's columns a batch carries (the type's schema version is checked in Python, the hash is read
+# for the last event only: the meta row).
+BATCH_COLUMNS = ("position", "stream_id", "event_type", "payload", "recorded_at", "actor", "command_id",
+                 "schema_version", "hash")
+_INCOMING = pa.schema([("position", pa.int64()), *((c, pa.string()) for c in BATCH_COLUMNS[1:-2])])
+# Every (type, schema version) the store can have written; any other was written behind its back.
+_KNOWN = {(name, cls.schema_version) for name, cls in ALL_EVENT_TYPES.items()}
 
 # Session-level helpers the tables' SQL uses; created on every connection (see ``prepare``).
 _MACROS = [
@@ -73,6 +78,7 @@ def apply(con: duckdb.DuckDBPyConnection, tables: Sequence[Table], columns: dict
     """Add one batch (non-empty, following the projection's position) to every table, and move the
     projection's position and hash to its last event, all in one DuckDB transaction."""
     positions = columns["position"]
+    _refuse_unknown_types(positions, columns["event_type"], columns["schema_version"])
     incoming = pa.table({c: columns[c] for c in _INCOMING.names}, schema=_INCOMING)
     kinds = sorted({k for t in tables for k in t.events})
     con.execute("BEGIN")
@@ -98,10 +104,16 @@ def apply(con: duckdb.DuckDBPyConnection, tables: Sequence[Table], columns: dict
         con.execute("DROP TABLE IF EXISTS ev")
 
 
+def _refuse_unknown_types(positions: Sequence[int], types: Sequence[str], versions: Sequence[int]) -> None:
+    for position, kind, version in zip(positions, types, versions):
+        if (kind, version) not in _KNOWN:
+            raise TamperingFound(position, f"unknown event type {kind} v{version}; run 'ledger verify'")
+
+
 def _refuse_changed_payloads(con: duckdb.DuckDBPyConnection, tables: Sequence[Table], first: int) -> None:
     checks = ["SELECT min(position) FROM ev WHERE p IS NULL"]
     checks += [f"SELECT min(position) FROM {t.name} WHERE position >= {first} AND ({t.invalid})"
                for t in tables if t.invalid]
     row = con.execute(f"SELECT min(bad) FROM ({' UNION ALL '.join(checks)}) AS found(bad)").fetchone()
     if row and row[0] is not None:
-        raise TamperingFound(int(row[0]), "payload is not the event that was stored; run 'ledger verify'")
+        raise TamperingFound(int(row[0]), "the event is not as it was stored (its payload or time no longer reads); run 'ledger verify'")

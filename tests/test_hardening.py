@@ -298,3 +298,72 @@ def test_every_bad_row_is_reported_whatever_the_shape_of_the_others(sample: Path
         f"{roll}:8: 4 cells but the header has 3 columns",
         f"import of {roll} refused: 5 problems, nothing was written; fix the rows above and import again",
     ])
+
+
+# -- a second pass at breaking it ----------------------------------------------------------------
+def test_output_through_a_link_writes_the_file_it_points_to(sample: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real.txt"
+    real.write_text("old\n")
+    link = tmp_path / "out.lnk"
+    link.symlink_to(real)
+    ok("report", "--year", "2023-24", "--output", str(link))
+    assert link.is_symlink() and real.read_text().startswith("EHCP progress 2023-24")
+
+
+def test_output_over_the_ledger_named_by_a_driver_url_is_refused(sample: Path) -> None:
+    refused(sample, "--db", f"sqlite+pysqlite:///{sample}", "report", "--year", "2023-24", "--output", str(sample),
+            code=2, errors=f"Invalid value for '--output' / '-o': {sample} is the ledger's own file; "
+                           "write the output somewhere else")
+
+
+def test_a_database_driver_that_is_not_installed_is_one_line(sample: Path) -> None:
+    refused(sample, "--db", "postgresql+asyncpg://127.0.0.1/test", "report", "--year", "2023-24", code=1,
+            errors="cannot open 'postgresql+asyncpg://127.0.0.1/test': its database driver is not installed "
+                   "(asyncpg); use sqlite:///FILE or postgresql+psycopg://HOST/DB")
+
+
+def test_a_moment_outside_the_calendar_is_one_line(sample: Path) -> None:
+    refused(sample, "report", "--year", "2023-24", "--as-at", "9999-12-31T23:59:59-14:00", code=2,
+            errors="Invalid value for '--as-at': '9999-12-31T23:59:59-14:00' is outside the calendar; "
+                   "give a date between 1950 and 2149")
+
+
+@pytest.mark.parametrize("key", ["head_position", "schema_version"])
+def test_a_damaged_meta_row_is_one_line(sample: Path, key: str) -> None:
+    _behind_the_store(sample, f"UPDATE ledger_meta SET value = 'abc' WHERE key = '{key}'")
+    result = run("report", "--year", "2023-24")
+    assert (result.exit_code, result.stderr) == (1, f"Error: the ledger at sqlite:///{sample} is damaged: its {key} "
+                                                    "is 'abc', not a number; restore it from a backup\n")
+
+
+@pytest.mark.parametrize("change, what", [
+    ("event_type = 'Bogus'", "unknown event type Bogus v1; run 'ledger verify'"),
+    ("schema_version = 99", "unknown event type JudgementRecorded v99; run 'ledger verify'"),
+    ("recorded_at = 'garbage'",
+     "the event is not as it was stored (its payload or time no longer reads); run 'ledger verify'"),
+])
+def test_an_event_changed_into_nonsense_is_refused_by_reads(sample: Path, change: str, what: str) -> None:
+    _behind_the_store(sample, f"UPDATE events SET {change} WHERE position = 2374")
+    refused(sample, "report", "--year", "2023-24", code=1, errors=TAMPERED.format(p=2374, what=what))
+
+
+def test_a_head_hash_changed_behind_the_store_is_named_as_such(sample: Path) -> None:
+    last = head(sample)[0]
+    _behind_the_store(sample, "UPDATE ledger_meta SET value = '00' WHERE key = 'head_hash'")
+    refused(sample, "--actor", "DM1", "staff", "add", "ZZ9", "--role", "teacher", code=1, errors=TAMPERED.format(
+        p=last, what="the last event's hash is not the one the last append recorded; nothing was written"))
+
+
+@pytest.mark.parametrize("reason", ["\u2800\u2800\u2800", "\u115f\u115f\u115f", "\ufe0f\ufe0f\ufe0f", "\u0301\u0301\u0301"])
+def test_characters_that_draw_nothing_are_no_reason(sample: Path, reason: str) -> None:
+    result = run("--actor", "HT1", "judgement", "revise", "P-0024", "--term", "2023-24/T1", "--status",
+                 "smaller-steps", "--reason", reason)
+    assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1, result.output
+    assert head(sample) == head(SHIPPED)
+
+
+def test_a_bidirectional_override_is_refused_like_a_control_character(sample: Path) -> None:
+    refused(sample, "--actor", "HT1", "judgement", "revise", "P-0024", "--term", "2023-24/T1", "--status",
+            "smaller-steps", "--reason", "\u202eabc moderated", code=1,
+            errors="reason '\\u202eabc moderated' has a line break or other control character (U+202E); "
+                   "write it as one line of plain text")

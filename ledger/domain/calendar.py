@@ -142,6 +142,12 @@ def zone(name: str) -> ZoneInfo:
         raise InvalidInput(f"unknown time zone '{name}'; use an IANA name such as Europe/London") from None
 
 
+def is_date_only(text: str) -> bool:
+    """A date without a time: 2024-07-01, 20240701 or 2024-W16 (a week means its Monday)."""
+    raw = text.strip()
+    return "T" not in raw.upper().replace("W", "") and " " not in raw
+
+
 def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     """An ``--as-at`` value as a UTC instant.
 
@@ -150,11 +156,10 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
     """
     raw = text.strip()
     try:
-        if "T" not in raw.upper().replace("W", "") and " " not in raw:
-            # 2024-07-01, 20240701 or 2024-W16 (a week means its Monday): any date alone is a whole day
+        if is_date_only(raw):  # any date alone is the whole day
             day = date.fromisoformat(raw)
             local = datetime.combine(day, time.max).replace(tzinfo=tz)
-            return local.astimezone(timezone.utc)
+            return _utc(local, text)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError:
         raise InvalidInput(
@@ -162,12 +167,21 @@ def parse_instant(text: str, tz: ZoneInfo) -> datetime:
         ) from None
     if moment.tzinfo is None:
         naive, moment = moment, moment.replace(tzinfo=tz)
-        if moment.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != naive:
+        if _utc(moment, text).astimezone(tz).replace(tzinfo=None) != naive:
             raise InvalidInput(
                 f"'{text}' does not exist in {tz.key} (the clocks went forward); "
                 "give the time with its UTC offset, e.g. 2024-03-31T01:30Z"
             )
-    return moment.astimezone(timezone.utc)
+    return _utc(moment, text)
+
+
+def _utc(moment: datetime, text: str) -> datetime:
+    try:
+        utc = moment.astimezone(timezone.utc)
+        utc.astimezone(moment.tzinfo)  # and back: a ledger's local day must exist for it too
+    except OverflowError:
+        raise InvalidInput(f"'{text}' is outside the calendar; give a date between 1950 and 2149") from None
+    return utc
 
 
 def parse_date(text: str, what: str) -> date:

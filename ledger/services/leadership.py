@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from ledger.domain.calendar import AcademicYear, Term, parse_instant
+from ledger.domain.calendar import AcademicYear, Term, is_date_only, parse_instant
 from ledger.domain.classes import normalise_phase
 from ledger.errors import InvalidInput, NotFound
 from ledger.leadership_views import AuditEntry, ClassChange, JudgementChange, LearningChange, ReasonGroup
@@ -34,12 +34,6 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 # -- moments -------------------------------------------------------------------------------------
-def is_date_only(text: str) -> bool:
-    """True for a date without a time (the same test ``parse_instant`` uses)."""
-    raw = text.strip()
-    return len(raw) == 10 or raw.isdigit()
-
-
 def parse_start(text: str, ledger: Ledger) -> datetime:
     """A lower bound: a date alone is the start of that day (local time), else as ``parse_instant``."""
     instant = parse_instant(text, ledger.tz)  # validates and gives one line on bad input

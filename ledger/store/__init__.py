@@ -18,6 +18,16 @@ def to_url(target: str) -> str:
 
 
 def open_store(target: str, *, clock: Clock = system_clock, must_exist: bool = True) -> EventStore:
+    try:
+        return _open(target, clock, must_exist)
+    except ImportError as exc:  # a URL naming a database driver this installation does not have
+        raise StoreError(
+            f"cannot open '{target}': its database driver is not installed ({exc.name or exc}); "
+            "use sqlite:///FILE or postgresql+psycopg://HOST/DB"
+        ) from None
+
+
+def _open(target: str, clock: Clock, must_exist: bool) -> EventStore:
     url = to_url(target)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]

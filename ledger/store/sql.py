@@ -110,7 +110,7 @@ class SqlEventStore(EventStore):
             version = conn.execute(
                 sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
             ).scalar()
-        self._check_schema_version(int(version or 0))
+        self._check_schema_version(self._number(version, "schema_version"))
         return True
 
     @property
@@ -119,7 +119,7 @@ class SqlEventStore(EventStore):
             value = conn.execute(
                 sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
             ).scalar()
-        return int(value or 0)
+        return self._number(value, "schema_version")
 
     def _check_schema_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -247,7 +247,17 @@ class SqlEventStore(EventStore):
         values = dict(conn.execute(
             sa.select(meta_table.c.key, meta_table.c.value).where(meta_table.c.key.in_(["head_position", "head_hash"]))
         ).all())
-        return int(values.get("head_position", 0)), values.get("head_hash", GENESIS)
+        return self._number(values.get("head_position"), "head_position"), values.get("head_hash", GENESIS)
+
+    def _number(self, value: str | None, key: str) -> int:
+        """A number kept in ledger_meta; anything else there was written behind the store's back."""
+        try:
+            return int(value or 0)
+        except ValueError:
+            raise StoreError(
+                f"the ledger at {self.url} is damaged: its {key} is {str(value)[:20]!r}, not a number; "
+                "restore it from a backup"
+            ) from None
 
     def _head(self, conn: sa.Connection) -> Head:
         row = conn.execute(
@@ -314,11 +324,14 @@ class SqlEventStore(EventStore):
         or added behind the store's back would otherwise be chained over and hidden from ``verify``."""
         last = self._head(conn)
         position, hash_ = self._recorded(conn)
-        if (last.position, last.hash) != (position, hash_):
-            where = min(last.position, position) + (0 if last.position == position else 1)
+        if last.position != position:
             raise TamperingFound(
-                where, f"the log ends at position {last.position} but the last append recorded {position}; "
-                "nothing was written"
+                min(last.position, position) + 1,
+                f"the log ends at position {last.position} but the last append recorded {position}; nothing was written",
+            )
+        if last.hash != hash_:
+            raise TamperingFound(
+                position, "the last event's hash is not the one the last append recorded; nothing was written"
             )
 
     def _check_versions(self, conn: sa.Connection, writes: Sequence[StreamWrite]) -> None:
