@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import click
 
 from ledger.domain.calendar import Term, parse_instant
 from ledger.errors import InvalidInput, LedgerError
+from ledger.text import is_control
 from ledger.render import FORMATS
 
 
@@ -45,12 +45,7 @@ class LedgerGroup(click.Group):
 def one_line(text: str) -> str:
     """A message as exactly one line: a newline, carriage return or other control character quoted
     from the input (a cell, a file name) is shown escaped, never acted on by the terminal."""
-    return "".join(repr(c)[1:-1] if _acts_on_the_terminal(c) else c for c in text)
-
-
-def _acts_on_the_terminal(c: str) -> bool:
-    # Control characters, line separators, and the bidirectional overrides that reorder what follows.
-    return unicodedata.category(c) == "Cc" or c in "\u2028\u2029" or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069
+    return "".join(repr(c)[1:-1] if is_control(c) else c for c in text)
 
 
 class TermType(click.ParamType):

@@ -11,7 +11,6 @@ least one digit), never by name or date of birth.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -22,6 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ledger.errors import InvalidInput
+from ledger.text import is_control, visible_length  # noqa: F401 - visible_length re-exported
 
 def _has_digit(value: str) -> str:
     # A code with no digit is most likely a name typed by mistake.
@@ -46,23 +46,6 @@ TermText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}/T[123]$")]
 # context); events already stored are read back as they were written, because the mapper validates
 # on the way out and a rule added later must never turn an old event into "tampering found".
 WRITING = {"writing": True}
-_SEPARATORS = {"\u2028", "\u2029"}  # line and paragraph separators: line breaks that are not Cc
-# Bidirectional embeddings, overrides and isolates reorder what follows them on screen, so a reason
-# could display as something other than what is stored.
-_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-# Letters and marks that draw nothing: Hangul fillers and the blank Braille pattern.
-_BLANK = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
-
-
-def is_control(ch: str) -> bool:
-    return unicodedata.category(ch) == "Cc" or ch in _SEPARATORS or ch in _BIDI
-
-
-def visible_length(text: str | None) -> int:
-    """Characters that show: not whitespace, format characters such as zero-width spaces (Cf),
-    combining marks and variation selectors on their own (Mn, Me), or blank fillers."""
-    return sum(1 for ch in text or ""
-               if not ch.isspace() and ch not in _BLANK and unicodedata.category(ch) not in ("Cf", "Mn", "Me"))
 
 
 def plain_text(min_visible: int) -> AfterValidator:
